@@ -1,0 +1,130 @@
+"""The one interface every analyzer implements, whatever it reads (text now; images and audio too)."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from affectkit.labels import LabelSet, get_labelset
+from affectkit.schema import BatchPrediction, Prediction
+from affectkit.text import check_text
+
+log = logging.getLogger(__name__)
+
+
+class Analyzer(ABC):
+    """Turns inputs into :class:`~affectkit.schema.Prediction` objects.
+
+    Subclasses implement :meth:`predict_batch` for inputs that passed :meth:`check`; this class validates
+    inputs, isolates failures to their own rows, maps onto a requested label set, and offers the scikit-learn
+    style ``predict`` / ``predict_proba`` and spaCy-style streaming :meth:`pipe`.
+    """
+
+    name: str = "analyzer"
+    modality: str = "text"
+    labelset: LabelSet
+
+    # -- to implement ------------------------------------------------------------------------------------------------
+    @abstractmethod
+    def predict_batch(self, items: list[Any], labels: LabelSet | None = None) -> BatchPrediction:
+        """Predict for valid inputs. ``labels`` is a hint: an analyzer with a native head for that label set may
+        use it; otherwise the result is mapped afterwards."""
+
+    def check(self, item: Any) -> tuple[Any, str | None]:
+        """Validate one input; return ``(value, None)`` or ``(None, reason)``."""
+        return check_text(item)
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name, "modality": self.modality, "labelset": self.labelset.name}
+
+    # -- provided ----------------------------------------------------------------------------------------------------
+    def analyze_batch(self, items: Sequence[Any], labels: "str | LabelSet | None" = None) -> BatchPrediction:
+        """Predictions for ``items`` in order, one row per item; bad items carry an error instead."""
+        target = get_labelset(labels) if labels is not None else self.labelset
+        valid: list[Any] = []
+        positions: list[int] = []
+        errors: dict[int, str] = {}
+        for i, item in enumerate(items):
+            value, err = self.check(item)
+            if err is None:
+                valid.append(value)
+                positions.append(i)
+            else:
+                errors[i] = err
+        part = self._predict_isolating_failures(valid, target) if valid else None
+        if part is not None:
+            part = part.to_labelset(target)
+        return BatchPrediction.scatter(len(items), positions, part, errors, target, self.name)
+
+    def _predict_isolating_failures(self, items: list[Any], target: LabelSet) -> BatchPrediction:
+        try:
+            return self.predict_batch(items, target)
+        except Exception as batch_error:  # one bad item must not sink the batch: retry one by one
+            if len(items) == 1:
+                return BatchPrediction.failed(target, [f"{type(batch_error).__name__}: {batch_error}"], self.name)
+            log.warning("batch of %d failed (%s); retrying item by item", len(items), batch_error)
+            parts = [self._predict_isolating_failures([x], target).to_labelset(target) for x in items]
+            return BatchPrediction.concat(parts)
+
+    def analyze(self, inputs: Any, labels: "str | LabelSet | None" = None, top_k: int | None = 3,
+                vad_scale: str | None = None) -> "Prediction | list[Prediction]":
+        """Analyze one input (returns a :class:`Prediction`) or a sequence (returns a list)."""
+        single = isinstance(inputs, (str, bytes)) or not isinstance(inputs, Iterable)
+        items = [inputs] if single else list(inputs)
+        preds = self.analyze_batch(items, labels).to_predictions(top_k, vad_scale)
+        return preds[0] if single else preds
+
+    def pipe(self, inputs: Iterable[Any], batch_size: int = 256, labels: "str | LabelSet | None" = None,
+             top_k: int | None = 3, vad_scale: str | None = None) -> Iterator[Prediction]:
+        """Stream predictions over an iterable, ``batch_size`` inputs at a time, in order."""
+        batch: list[Any] = []
+        for item in inputs:
+            batch.append(item)
+            if len(batch) >= batch_size:
+                yield from self.analyze_batch(batch, labels).to_predictions(top_k, vad_scale)
+                batch = []
+        if batch:
+            yield from self.analyze_batch(batch, labels).to_predictions(top_k, vad_scale)
+
+    # scikit-learn style -----------------------------------------------------------------------------------------------
+    def predict_proba(self, X: Sequence[Any], labels: "str | LabelSet | None" = None) -> np.ndarray:
+        """The soft distribution ``(n, K)`` over the label set (NaN rows for failed inputs)."""
+        return self.analyze_batch(list(X), labels).dist
+
+    def predict(self, X: Sequence[Any], labels: "str | LabelSet | None" = None) -> np.ndarray:
+        """The top emotion of each input (``None`` for failed inputs)."""
+        batch = self.analyze_batch(list(X), labels)
+        names = np.array(batch.labelset.labels, dtype=object)
+        ok = ~np.isnan(batch.dist).any(axis=1)
+        top = names[np.nan_to_num(batch.dist, nan=-1).argmax(axis=1)]
+        return np.where(ok, top, None)
+
+    def predict_labels(self, X: Sequence[Any], labels: "str | LabelSet | None" = None) -> list[list[str]]:
+        """Multi-label decisions (per-label thresholds) for each input."""
+        batch = self.analyze_batch(list(X), labels)
+        names = batch.labelset.labels
+        return [[names[j] for j in np.flatnonzero(row)] for row in batch.decisions()]
+
+    def predict_vad(self, X: Sequence[Any], scale: str = "-1..1") -> np.ndarray:
+        """``(n, 3)`` valence, arousal, dominance on ``scale`` (NaN where unknown)."""
+        from affectkit.vad import convert
+
+        batch = self.analyze_batch(list(X))
+        if batch.vad is None:
+            return np.full((len(batch), 3), np.nan)
+        return convert(batch.vad, batch.vad_scale, scale)
+
+    def close(self) -> None:
+        """Release resources (servers, sessions). Safe to call twice."""
+
+    def __enter__(self) -> "Analyzer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, labelset={self.labelset.name!r})"

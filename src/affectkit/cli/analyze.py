@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from affectkit.cli.app import app, setup_logging
+
+
+@app.command()
+def analyze(
+    input: str = typer.Argument(..., help="CSV, TSV, JSONL, Parquet or text file (one item per line); '-' reads stdin."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file; format from its extension. Default: JSONL on stdout."),
+    model: str = typer.Option("default", "--model", "-m", help="default, fast, a model folder, lexicon:PATH, hf:ID, llm:MODEL ..."),
+    text_col: str = typer.Option("text", "--text-col", "-t", help="Column holding the text."),
+    labels: Optional[str] = typer.Option(None, "--labels", "-l", help="Label set for the output (e.g. ekman, plutchik, parrott-2). Default: the model's."),
+    top_k: int = typer.Option(3, "--top-k", "-k", min=1, help="How many ranked emotions to write."),
+    vad_scale: Optional[str] = typer.Option(None, "--vad-scale", help="Scale for valence/arousal/dominance: -1..1 (default), 1..5, 1..9, 0..1."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="Input format when the extension does not say (csv, tsv, jsonl, parquet, txt)."),
+    output_format: Optional[str] = typer.Option(None, "--output-format", help="Output format when the extension does not say."),
+    distribution: bool = typer.Option(True, "--distribution/--no-distribution", help="Write p_<label> columns for the full distribution."),
+    prefix: str = typer.Option("", "--prefix", help="Prefix for output columns (avoids clashes with input columns)."),
+    chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Rows per chunk (the unit of progress and resume)."),
+    batch_size: int = typer.Option(256, "--batch-size", min=1, help="Texts per model call."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue an interrupted run of the same job."),
+    engine: str = typer.Option("local", "--engine", help="local, or ray to scale out (see affectkit.distributed)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local Ray)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+) -> None:
+    """Analyze every text in INPUT: ranked emotions, distribution, multi-label decisions, VAD, evidence."""
+    setup_logging(quiet)
+    import affectkit
+    from affectkit.labels import get_labelset
+    from affectkit.runner import AnalyzeOptions, run_analyze
+    from affectkit.vad import get_scale
+
+    if labels:
+        get_labelset(labels)  # fail early on an unknown label set
+    if vad_scale:
+        try:
+            get_scale(vad_scale)
+        except ValueError as e:
+            from affectkit.errors import InputError
+
+            raise InputError(str(e)) from None
+    options = AnalyzeOptions(text_col=text_col, labels=labels, top_k=top_k, vad_scale=vad_scale,
+                             distribution=distribution, prefix=prefix, batch_size=batch_size)
+    if engine != "local":
+        from affectkit.distributed import run_distributed  # type: ignore[attr-defined]
+
+        run_distributed("analyze", input, output, model, options, engine=engine, address=ray_address,
+                        fmt=fmt, output_format=output_format, quiet=quiet)
+        return
+    analyzer = affectkit.load(model)
+    report = run_analyze(input, output, analyzer, options, fmt=fmt, output_format=output_format,
+                         chunk_size=chunk_size, resume=resume, progress=not quiet)
+    if not quiet:
+        where = f" -> {output}" if output else ""
+        extra = f", resumed after {report.resumed_chunks} finished chunk(s)" if report.resumed_chunks else ""
+        print(f"analyzed {report.rows:,} rows in {report.seconds:.1f}s ({report.rows_per_second:,.0f} rows/s), "
+              f"{report.errors:,} with errors{extra}{where}", file=sys.stderr)
+        for reason, count in sorted(report.error_counts.items(), key=lambda kv: -kv[1])[:10]:
+            print(f"  {count:,} x {reason}", file=sys.stderr)

@@ -1,0 +1,22 @@
+"""Exceptions with messages meant for users. Whole-job errors exit non-zero from the CLI."""
+
+
+class AffectkitError(Exception):
+    """Base class: a problem the user can fix, with a message that says how."""
+
+
+class UnknownLabelSetError(AffectkitError, KeyError):
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownModelError(AffectkitError):
+    pass
+
+
+class InputError(AffectkitError):
+    """The input as a whole cannot be read (missing file or column, unknown format)."""
+
+
+class ModelFormatError(AffectkitError):
+    """A model folder is missing files or has an invalid config."""

@@ -1,0 +1,192 @@
+"""A model folder: an encoder and heads composed by ``affectkit_model.json`` (like sentence-transformers).
+
+    my-model/
+      affectkit_model.json     name, encoder module, head modules, primary label set, segmentation
+      encoder/                 onnx-transformer (model.onnx + tokenizer.json) or static (embeddings.safetensors)
+      heads/goemotions/        one folder per head: config.json + weights.safetensors
+      heads/vad/
+      README.md                the model card
+      training.json            seed, config and data hashes of the run that produced it
+
+No pickle and no remote code: weights are ONNX or safetensors, configs are JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from affectkit.analyzers.base import Analyzer
+from affectkit.errors import ModelFormatError
+from affectkit.labels import LabelSet, get_labelset
+from affectkit.modules.encoders import EncodedBatch, Encoder, load_encoder
+from affectkit.modules.heads import CategoryHead, ScoreHead, VADHead, load_head
+from affectkit.schema import BatchPrediction, Evidence
+from affectkit.vad import CANONICAL
+
+CONFIG_FILE = "affectkit_model.json"
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+class AffectModel(Analyzer):
+    """An encoder plus heads, run on numpy/onnxruntime. Load with :meth:`load` or :func:`affectkit.load`."""
+
+    def __init__(self, encoder: Encoder, heads: dict[str, Any], config: dict[str, Any], path: Path | None = None,
+                 evidence: bool = True, n_evidence: int = 3) -> None:
+        self.encoder = encoder
+        self.heads = heads
+        self.config = config
+        self.path = path
+        self.name = config.get("name", "model")
+        self.category_heads: dict[str, CategoryHead] = {
+            h.labelset.name: h for h in heads.values() if isinstance(h, CategoryHead)}
+        if not self.category_heads:
+            raise ModelFormatError(f"model {self.name!r} has no category head")
+        primary = config.get("primary_labelset") or next(iter(self.category_heads))
+        self.labelset = get_labelset(primary)
+        self.vad_head: VADHead | None = next((h for h in heads.values() if isinstance(h, VADHead)), None)
+        self.score_heads: dict[str, ScoreHead] = {
+            h.attribute: h for h in heads.values() if isinstance(h, ScoreHead)}
+        self.evidence = evidence
+        self.n_evidence = n_evidence
+
+    # -- persistence -------------------------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path, **kwargs: Any) -> "AffectModel":
+        path = Path(path)
+        cfg_file = path / CONFIG_FILE
+        if not cfg_file.exists():
+            raise ModelFormatError(f"{path} is not an affectkit model folder (no {CONFIG_FILE})")
+        cfg = json.loads(cfg_file.read_text())
+        enc = cfg["encoder"]
+        encoder = load_encoder(path / enc["path"], enc["type"])
+        heads = {h: load_head(path / h) for h in cfg["heads"]}
+        return cls(encoder, heads, cfg, path, **kwargs)
+
+    def save(self, path: str | Path) -> None:
+        """Write the model folder (encoder, heads, config, and the model card if there is one)."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.encoder.save(path / self.config["encoder"]["path"])
+        for rel, head in self.heads.items():
+            head.save(path / rel)
+        (path / CONFIG_FILE).write_text(json.dumps(self.config, indent=2))
+        if self.path is not None and self.path.resolve() != path.resolve():
+            for extra in ("README.md", "training.json", "metrics.json"):
+                if (self.path / extra).exists():
+                    shutil.copy(self.path / extra, path / extra)
+
+    def info(self) -> dict[str, Any]:
+        return {**super().info(), "path": str(self.path) if self.path else None,
+                "labelsets": sorted(self.category_heads), "vad": self.vad_head is not None,
+                "scores": sorted(self.score_heads), "encoder": self.config["encoder"]["type"],
+                "description": self.config.get("description", "")}
+
+    # -- prediction --------------------------------------------------------------------------------------------------
+    def head_for(self, labels: LabelSet | None) -> CategoryHead:
+        """The native head for ``labels`` if the model has one, else the primary head (mapped later)."""
+        if labels is not None and labels.name in self.category_heads:
+            return self.category_heads[labels.name]
+        return self.category_heads[self.labelset.name]
+
+    def encode(self, texts: list[str], with_tokens: bool = False) -> EncodedBatch:
+        return self.encoder.encode(texts, with_tokens=with_tokens)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One vector per text: the token-weighted mean of its segments' pooled vectors."""
+        enc = self.encode(texts)
+        return _aggregate_mean(enc.pooled, enc.owner, enc.n_tokens, len(texts))
+
+    def predict_batch(self, items: list[Any], labels: LabelSet | None = None) -> BatchPrediction:
+        head = self.head_for(labels)
+        enc = self.encode(items, with_tokens=self.evidence)
+        n = len(items)
+        seg_dist, seg_scores = head(enc.pooled)
+        w = enc.n_tokens.astype(np.float64)
+        # Segments are aggregated per text: the distribution and VAD as token-weighted means, multi-label scores
+        # as the maximum over segments (an emotion present in any part of a long text is present in the text).
+        dist = _aggregate_mean(seg_dist, enc.owner, w, n)
+        scores = _aggregate_max(seg_scores, enc.owner, n)
+        vad = None
+        if self.vad_head is not None:
+            vad = _aggregate_mean(self.vad_head(enc.pooled), enc.owner, w, n)
+        ls = head.labelset
+        if ls.neutral is not None:
+            intensity = 1.0 - dist[:, ls.index(ls.neutral)]
+        else:
+            intensity = dist.max(axis=1)
+        out = BatchPrediction(ls, dist, scores, head.thresholds, vad, CANONICAL.name, intensity, None,
+                              n_segments=np.bincount(enc.owner, minlength=n), model=self.name)
+        if self.score_heads:
+            for attr, sh in self.score_heads.items():
+                out.extra[f"score_{attr}"] = list(_aggregate_mean(sh(enc.pooled)[:, None], enc.owner, w, n)[:, 0])
+        if self.evidence and enc.token_states is not None:
+            out.evidence = self._evidence(items, enc, head, dist)
+        return out
+
+    def scores(self, texts: list[str], attribute: str) -> np.ndarray:
+        """A trained score head's value per text (e.g. a ranking head)."""
+        if attribute not in self.score_heads:
+            raise KeyError(f"model {self.name!r} has no score head {attribute!r}; it has {sorted(self.score_heads)}")
+        enc = self.encode(texts)
+        s = self.score_heads[attribute](enc.pooled)
+        return _aggregate_mean(s[:, None], enc.owner, enc.n_tokens.astype(np.float64), len(texts))[:, 0]
+
+    def _evidence(self, texts: list[str], enc: EncodedBatch, head: CategoryHead, dist: np.ndarray) -> list[list[Evidence]]:
+        """The words whose token vectors push the top label's logit up the most (against the mean label):
+        exact for a linear head over mean pooling."""
+        top = dist.argmax(axis=1)
+        contrast = head.w_dist - head.w_dist.mean(axis=0, keepdims=True)  # (K, H)
+        per_text: list[dict[tuple[int, int], float]] = [{} for _ in texts]
+        assert enc.token_states is not None and enc.offsets is not None
+        assert enc.word_ids is not None
+        for seg, (states, offsets, word_ids) in enumerate(zip(enc.token_states, enc.offsets, enc.word_ids)):
+            i = int(enc.owner[seg])
+            if len(states) == 0:
+                continue
+            contrib = states @ contrast[top[i]] / len(states)
+            # word pieces of one word add up; a word seen in two overlapping windows keeps its larger share
+            starts = np.flatnonzero(np.r_[True, word_ids[1:] != word_ids[:-1]])
+            sums = np.add.reduceat(contrib, starts)
+            ends = np.r_[starts[1:], len(word_ids)] - 1
+            words = per_text[i]
+            for a, z, c in zip(offsets[starts, 0].tolist(), offsets[ends, 1].tolist(), sums.tolist()):
+                if c > words.get((a, z), -np.inf):
+                    words[(a, z)] = c
+        label_names = head.labelset.labels
+        out: list[list[Evidence]] = []
+        for i, (text, words) in enumerate(zip(texts, per_text)):
+            chosen: list[Evidence] = []
+            seen: set[str] = set()
+            for c, s, e in sorted(((c, s, e) for (s, e), c in words.items() if c > 0), reverse=True):
+                word = text[s:e]
+                if word.lower() in seen or not _WORD.search(word):
+                    continue  # one entry per distinct word, and only words (not bare punctuation)
+                seen.add(word.lower())
+                chosen.append(Evidence(word, s, e, label_names[top[i]], round(float(c), 4)))
+                if len(chosen) == self.n_evidence:
+                    break
+            out.append(chosen)
+        return out
+
+
+def _aggregate_mean(values: np.ndarray, owner: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    if len(owner) == n and np.array_equal(owner, np.arange(n)):
+        return values.astype(np.float64)
+    out = np.zeros((n, values.shape[1]))
+    np.add.at(out, owner, values * weights[:, None])
+    total = np.bincount(owner, weights=weights, minlength=n)
+    return out / np.maximum(total, 1e-12)[:, None]
+
+
+def _aggregate_max(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    if len(owner) == n and np.array_equal(owner, np.arange(n)):
+        return values.astype(np.float64)
+    out = np.full((n, values.shape[1]), -np.inf)
+    np.maximum.at(out, owner, values)
+    return out

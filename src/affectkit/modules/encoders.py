@@ -1,0 +1,219 @@
+"""Encoders turn texts into pooled vectors (and, on request, per-token vectors for evidence).
+
+Long texts are never truncated: the tokens of a text are split into windows of at most ``max_length`` tokens
+(with ``stride`` tokens of overlap), each window is encoded, and the model aggregates windows per text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+from tokenizers import Tokenizer
+
+from affectkit.errors import ModelFormatError
+
+
+@dataclass
+class EncodedBatch:
+    """Encoder output for ``n`` texts split into ``m >= n`` segments.
+
+    ``pooled`` is ``(m, H)``; ``owner[i]`` is the text a segment belongs to; ``n_tokens`` its token count.
+    With ``with_tokens``: ``token_states[i]`` is ``(t_i, H)``, ``offsets[i]`` the character spans of those
+    tokens in the original text and ``word_ids[i]`` the word each token belongs to (special tokens excluded).
+    """
+
+    pooled: np.ndarray
+    owner: np.ndarray
+    n_tokens: np.ndarray
+    token_states: list[np.ndarray] | None = None
+    offsets: list[np.ndarray] | None = None
+    word_ids: list[np.ndarray] | None = None  # per segment: which pre-tokenized word each token belongs to
+
+
+class Encoder(Protocol):
+    dim: int
+
+    def encode(self, texts: list[str], with_tokens: bool = False) -> EncodedBatch: ...
+
+    def save(self, path: str | Path) -> None: ...
+
+
+def _load_tokenizer(path: Path) -> Tokenizer:
+    tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+    tok.no_padding()
+    tok.no_truncation()
+    return tok
+
+
+def _windows(n: int, body: int, stride: int):
+    """Token ranges ``(start, end)`` that split ``n`` tokens into windows of ``body`` tokens overlapping by
+    ``stride``; every token is in at least one window."""
+    if n <= body:
+        yield 0, n
+        return
+    step = max(1, body - stride)
+    start = 0
+    while True:
+        yield start, min(start + body, n)
+        if start + body >= n:
+            return
+        start += step
+
+
+class OnnxTransformerEncoder:
+    """A transformer encoder exported to ONNX (``model.onnx`` with ``input_ids``, ``attention_mask`` and
+    optionally ``token_type_ids``; output ``last_hidden_state``), mean-pooled over non-padding tokens, as in
+    sentence-transformers. Runs on onnxruntime; no torch."""
+
+    kind = "onnx-transformer"
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        self.path = Path(path)
+        cfg = json.loads((self.path / "config.json").read_text())
+        self.config = cfg
+        self.max_length = int(cfg.get("max_length", 128))
+        self.stride = int(cfg.get("stride", 32))
+        self.batch_size = int(cfg.get("batch_size", 64))
+        self.dim = int(cfg["dim"])
+        self.tokenizer = _load_tokenizer(self.path)
+        self.cls_id = self.tokenizer.token_to_id(cfg.get("cls_token", "[CLS]"))
+        self.sep_id = self.tokenizer.token_to_id(cfg.get("sep_token", "[SEP]"))
+        self.pad_id = int(cfg.get("pad_id", 0))
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        n = threads or int(os.environ.get("AFFECTKIT_THREADS", 0)) or os.cpu_count() or 1
+        opts.intra_op_num_threads = n
+        opts.inter_op_num_threads = 1
+        model_file = self.path / cfg.get("model_file", "model.onnx")
+        if not model_file.exists():
+            raise ModelFormatError(f"missing {model_file}")
+        self.session = ort.InferenceSession(str(model_file), opts, providers=["CPUExecutionProvider"])
+        self.input_names = {i.name for i in self.session.get_inputs()}
+
+    def encode(self, texts: list[str], with_tokens: bool = False) -> EncodedBatch:
+        encs = self.tokenizer.encode_batch(texts, add_special_tokens=False)
+        body = self.max_length - 2
+        seg_ids: list[list[int]] = []
+        seg_span: list[tuple[int, int, int]] = []
+        owner: list[int] = []
+        for i, enc in enumerate(encs):
+            ids = enc.ids
+            for a, b in _windows(len(ids), body, self.stride):
+                seg_ids.append([self.cls_id, *ids[a:b], self.sep_id])
+                seg_span.append((i, a, b))
+                owner.append(i)
+        m = len(seg_ids)
+        lengths = np.array([len(s) for s in seg_ids], dtype=np.int64)
+        pooled = np.empty((m, self.dim), dtype=np.float32)
+        states: list[np.ndarray] | None = [None] * m if with_tokens else None  # type: ignore[list-item]
+        order = np.argsort(lengths, kind="stable")
+        for b in range(0, m, self.batch_size):
+            idx = order[b : b + self.batch_size]
+            width = int(lengths[idx].max())
+            ids = np.full((len(idx), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for r, j in enumerate(idx):
+                ids[r, : lengths[j]] = seg_ids[j]
+                mask[r, : lengths[j]] = 1
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self.input_names:
+                feed["token_type_ids"] = np.zeros_like(ids)
+            hidden = self.session.run(["last_hidden_state"], feed)[0]
+            summed = (hidden * mask[:, :, None]).sum(axis=1)
+            pooled[idx] = summed / mask.sum(axis=1, keepdims=True)
+            if states is not None:
+                for r, j in enumerate(idx):
+                    states[j] = hidden[r, 1 : lengths[j] - 1]  # drop [CLS]/[SEP]: evidence is about words
+        offsets = words = None
+        if with_tokens:
+            offsets = [np.asarray(encs[i].offsets[a:b], dtype=np.int64).reshape(-1, 2) for i, a, b in seg_span]
+            words = [np.asarray([w if w is not None else -1 for w in encs[i].word_ids[a:b]], dtype=np.int64)
+                     for i, a, b in seg_span]
+        return EncodedBatch(pooled, np.asarray(owner, dtype=np.int64), lengths, states, offsets, words)
+
+    def save(self, path: str | Path) -> None:
+        import shutil
+
+        path = Path(path)
+        if path.resolve() != self.path.resolve():
+            shutil.copytree(self.path, path, dirs_exist_ok=True)
+
+
+class StaticEmbeddingEncoder:
+    """Static token embeddings (model2vec-style): a text's vector is the mean of its tokens' vectors.
+
+    No context, no length limit, numpy only. ``embeddings.safetensors`` holds ``embeddings`` ``(V, H)``
+    (float16 or float32) indexed by the ids of ``tokenizer.json``. Tokens without a vector are skipped.
+    """
+
+    kind = "static"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.config = json.loads((self.path / "config.json").read_text())
+        self.tokenizer = _load_tokenizer(self.path)
+        self.embeddings = load_file(str(self.path / "embeddings.safetensors"))["embeddings"].astype(np.float32)
+        self.dim = int(self.embeddings.shape[1])
+        skip = [self.tokenizer.token_to_id(t) for t in self.config.get("skip_tokens", ["[CLS]", "[SEP]", "[PAD]"])]
+        self.keep = np.ones(len(self.embeddings), dtype=bool)
+        self.keep[[s for s in skip if s is not None]] = False
+        self.normalize = bool(self.config.get("normalize", False))
+
+    def encode(self, texts: list[str], with_tokens: bool = False) -> EncodedBatch:
+        encs = self.tokenizer.encode_batch(texts, add_special_tokens=False)
+        n = len(encs)
+        lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=n)
+        flat = np.fromiter((t for e in encs for t in e.ids), dtype=np.int64, count=int(lengths.sum()))
+        owner = np.repeat(np.arange(n), lengths)
+        keep = self.keep[flat]
+        flat, owner_k = flat[keep], owner[keep]
+        counts = np.bincount(owner_k, minlength=n).astype(np.float32)
+        pooled = np.zeros((n, self.dim), dtype=np.float32)
+        _segment_sum(pooled, owner_k, self.embeddings[flat])
+        pooled /= np.maximum(counts, 1.0)[:, None]
+        if self.normalize:
+            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        states = offsets = words = None
+        if with_tokens:
+            states, offsets, words = [], [], []
+            for e in encs:
+                ids = np.asarray(e.ids, dtype=np.int64)
+                k = self.keep[ids] if len(ids) else np.zeros(0, dtype=bool)
+                states.append(self.embeddings[ids[k]])
+                offsets.append(np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2)[k])
+                words.append(np.asarray([w if w is not None else -1 for w in e.word_ids], dtype=np.int64)[k])
+        return EncodedBatch(pooled, np.arange(n, dtype=np.int64), np.maximum(counts, 1).astype(np.int64), states,
+                            offsets, words)
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.tokenizer.save(str(path / "tokenizer.json"))
+        save_file({"embeddings": self.embeddings.astype(np.float16)}, str(path / "embeddings.safetensors"))
+        (path / "config.json").write_text(json.dumps(self.config, indent=2))
+
+
+def _segment_sum(out: np.ndarray, owner: np.ndarray, vectors: np.ndarray) -> None:
+    """out[owner[i]] += vectors[i], for owner sorted ascending (faster than np.add.at on large batches)."""
+    if len(owner) == 0:
+        return
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    sums = np.add.reduceat(vectors, starts, axis=0)
+    out[owner[starts]] += sums
+
+
+ENCODERS = {OnnxTransformerEncoder.kind: OnnxTransformerEncoder, StaticEmbeddingEncoder.kind: StaticEmbeddingEncoder}
+
+
+def load_encoder(path: str | Path, kind: str) -> Encoder:
+    if kind not in ENCODERS:
+        raise ModelFormatError(f"unknown encoder type {kind!r}; known: {', '.join(ENCODERS)}")
+    return ENCODERS[kind](path)

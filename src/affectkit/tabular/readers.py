@@ -1,0 +1,236 @@
+"""Streaming readers. Each yields :class:`Chunk` objects of at most ``chunk_size`` rows, in input order.
+
+A row that cannot be parsed (a CSV record with the wrong number of fields, a JSONL line that is not a JSON
+object) still becomes a row, with its reason in ``Chunk.errors``: rows in equals rows out. Bytes that are not
+valid UTF-8 are kept as lone surrogates (``errors="surrogateescape"``) so the row can say so.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Callable, Iterator
+
+import pandas as pd
+
+from affectkit.errors import InputError
+
+FORMATS = ("csv", "tsv", "jsonl", "parquet", "txt")
+_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+               ".parquet": "parquet", ".pq": "parquet", ".txt": "txt", ".text": "txt"}
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # long texts are segmented later, never cut here
+
+
+@dataclass
+class Chunk:
+    """Rows ``start .. start + len(frame)`` of the input, with per-row read errors (``None`` = read fine)."""
+
+    index: int
+    start: int
+    frame: pd.DataFrame
+    errors: list[str | None] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def detect_format(path: str | Path, fmt: str | None = None) -> str:
+    """The format named by ``fmt`` or by the file extension (``.gz`` and friends are not sniffed)."""
+    if fmt:
+        fmt = fmt.lower()
+        if fmt not in FORMATS:
+            raise InputError(f"unknown format {fmt!r}; supported: {', '.join(FORMATS)}")
+        return fmt
+    if str(path) == "-":
+        return "txt"
+    ext = Path(path).suffix.lower()
+    if ext not in _EXTENSIONS:
+        raise InputError(f"cannot tell the format of {path} from its extension {ext!r}; pass --format "
+                         f"({', '.join(FORMATS)})")
+    return _EXTENSIONS[ext]
+
+
+class _CountingReader(io.RawIOBase):
+    """Wraps a binary stream and counts bytes read (for byte-based progress)."""
+
+    def __init__(self, raw: IO[bytes], on_read: Callable[[int], None] | None = None) -> None:
+        self.raw = raw
+        self.on_read = on_read
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        data = self.raw.read(len(b))
+        n = len(data)
+        b[:n] = data
+        self.count += n
+        if self.on_read and n:
+            self.on_read(n)
+        return n
+
+
+def _open_text(path: str | Path, on_read: Callable[[int], None] | None) -> IO[str]:
+    raw: IO[bytes] = sys.stdin.buffer if str(path) == "-" else open(path, "rb")
+    counted = io.BufferedReader(_CountingReader(raw, on_read), buffer_size=1 << 20)
+    # utf-8-sig drops a byte-order mark; undecodable bytes survive as lone surrogates and are reported per row
+    return io.TextIOWrapper(counted, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def read_chunks(path: str | Path, fmt: str | None = None, chunk_size: int = 4096, text_col: str | None = None,
+                on_read: Callable[[int], None] | None = None) -> Iterator[Chunk]:
+    """Stream ``path`` (or ``-`` for stdin) as chunks. ``text_col`` is checked against the header/first rows so
+    that a missing column fails the job at once, listing the columns that exist."""
+    fmt = detect_format(path, fmt)
+    if str(path) != "-" and not Path(path).exists():
+        raise InputError(f"input file not found: {path}")
+    if fmt in ("csv", "tsv"):
+        yield from _read_delimited(path, "," if fmt == "csv" else "\t", chunk_size, text_col, on_read)
+    elif fmt == "jsonl":
+        yield from _read_jsonl(path, chunk_size, text_col, on_read)
+    elif fmt == "parquet":
+        yield from _read_parquet(path, chunk_size, text_col, on_read)
+    else:
+        yield from _read_lines(path, chunk_size, text_col, on_read)
+
+
+def _missing_column(col: str, columns: list[str], path: str | Path) -> InputError:
+    return InputError(f"column {col!r} not found in {path}; columns are: {', '.join(map(repr, columns)) or '(none)'}"
+                      " (choose one with --text-col)")
+
+
+def _read_delimited(path, delimiter: str, chunk_size: int, text_col: str | None, on_read) -> Iterator[Chunk]:
+    with _open_text(path, on_read) as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InputError(f"{path} is empty: expected a header row") from None
+        except csv.Error as e:
+            raise InputError(f"cannot parse the header of {path}: {e}") from None
+        header = _dedupe([h.strip() or f"column_{i + 1}" for i, h in enumerate(header)])
+        if text_col is not None and text_col not in header:
+            raise _missing_column(text_col, header, path)
+        width = len(header)
+        rows: list[list[str | None]] = []
+        errors: list[str | None] = []
+        index = start = 0
+        while True:
+            try:
+                rec = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:  # e.g. NUL byte or unterminated quote at end of file
+                rows.append([None] * width)
+                errors.append(f"malformed row near line {reader.line_num}: {e}")
+                continue
+            if not rec:
+                continue  # blank line: not a row
+            if len(rec) != width:
+                # keep what can be kept: the first fields in place, the rest named in the error
+                extra = rec[width:]
+                errors.append(f"malformed row at line {reader.line_num}: expected {width} fields, found {len(rec)}"
+                              + (f" (extra: {', '.join(map(repr, extra))[:200]})" if extra else ""))
+                rows.append((rec[:width] + [None] * (width - len(rec))) if len(rec) < width else rec[:width])
+            else:
+                errors.append(None)
+                rows.append(rec)  # type: ignore[arg-type]
+            if len(rows) >= chunk_size:
+                yield Chunk(index, start, pd.DataFrame(rows, columns=header, dtype=object), errors)
+                index, start, rows, errors = index + 1, start + len(rows), [], []
+        if rows or index == 0:
+            yield Chunk(index, start, pd.DataFrame(rows, columns=header, dtype=object), errors)
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        if n in seen:
+            seen[n] += 1
+            out.append(f"{n}.{seen[n]}")
+        else:
+            seen[n] = 0
+            out.append(n)
+    return out
+
+
+def _read_jsonl(path, chunk_size: int, text_col: str | None, on_read) -> Iterator[Chunk]:
+    with _open_text(path, on_read) as f:
+        records: list[dict] = []
+        errors: list[str | None] = []
+        index = start = 0
+        checked = False
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                records.append({})
+                errors.append(f"malformed JSON at line {lineno}: {e.msg}")
+            else:
+                if isinstance(obj, dict):
+                    records.append(obj)
+                    errors.append(None)
+                    if not checked and text_col is not None:
+                        if text_col not in obj:
+                            raise _missing_column(text_col, list(obj), path)
+                        checked = True
+                else:
+                    records.append({})
+                    errors.append(f"line {lineno} is a JSON {type(obj).__name__}, not an object")
+            if len(records) >= chunk_size:
+                yield Chunk(index, start, _frame(records), errors)
+                index, start, records, errors = index + 1, start + len(records), [], []
+        if records or index == 0:
+            yield Chunk(index, start, _frame(records), errors)
+
+
+def _frame(records: list[dict]) -> pd.DataFrame:
+    cols: dict[str, None] = {}
+    for r in records:
+        for k in r:
+            cols.setdefault(k, None)
+    return pd.DataFrame.from_records(records, columns=list(cols)).astype(object) if records else pd.DataFrame()
+
+
+def _read_parquet(path, chunk_size: int, text_col: str | None, on_read) -> Iterator[Chunk]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as e:
+        raise InputError(f"cannot read Parquet file {path}: {e}") from None
+    names = pf.schema_arrow.names
+    if text_col is not None and text_col not in names:
+        raise _missing_column(text_col, names, path)
+    start = 0
+    index = 0
+    for batch in pf.iter_batches(batch_size=chunk_size):
+        frame = batch.to_pandas()
+        if on_read:
+            on_read(len(frame))
+        yield Chunk(index, start, frame, [None] * len(frame))
+        index, start = index + 1, start + len(frame)
+    if index == 0:
+        yield Chunk(0, 0, pf.schema_arrow.empty_table().to_pandas(), [])
+
+
+def _read_lines(path, chunk_size: int, text_col: str | None, on_read) -> Iterator[Chunk]:
+    col = text_col or "text"
+    with _open_text(path, on_read) as f:
+        lines: list[str] = []
+        index = start = 0
+        for line in f:
+            lines.append(line.rstrip("\r\n"))
+            if len(lines) >= chunk_size:
+                yield Chunk(index, start, pd.DataFrame({col: lines}, dtype=object), [None] * len(lines))
+                index, start, lines = index + 1, start + len(lines), []
+        if lines or index == 0:
+            yield Chunk(index, start, pd.DataFrame({col: lines}, dtype=object), [None] * len(lines))

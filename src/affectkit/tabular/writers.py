@@ -1,0 +1,186 @@
+"""Writing results: one part file per chunk (atomic, so a job can resume), assembled into the output at the end.
+
+    out.csv.affectkit-parts/
+      manifest.json          the job's identity (input fingerprint, options, chunk size) and finished parts
+      part-000000.csv ...    one per chunk, written to a temporary name and renamed when complete
+
+Resuming a job skips chunks whose part exists; a part is either complete or absent, so no row is duplicated or
+lost. Assembly streams part by part, so memory stays bounded whatever the input size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from affectkit.errors import InputError
+from affectkit.tabular.readers import detect_format
+from affectkit.text import clean_for_output
+
+
+def _clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Make every string writable as UTF-8 (undecodable input bytes become U+FFFD in the output)."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(clean_for_output)
+    return out
+
+
+def _to_jsonable(v: Any) -> Any:
+    if isinstance(v, float) and np.isnan(v):
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+        return None if isinstance(v, float) and np.isnan(v) else v
+    if isinstance(v, np.ndarray):
+        return [_to_jsonable(x) for x in v.tolist()]
+    if isinstance(v, (list, tuple)):
+        return [_to_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _to_jsonable(x) for k, x in v.items()}
+    if isinstance(v, (pd.Timestamp,)):
+        return v.isoformat()
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v
+
+
+def write_jsonl(frame: pd.DataFrame, f: IO[str]) -> None:
+    cols = list(frame.columns)
+    for row in frame.itertuples(index=False, name=None):
+        f.write(json.dumps({c: _to_jsonable(v) for c, v in zip(cols, row)}, ensure_ascii=False))
+        f.write("\n")
+
+
+def write_frame(frame: pd.DataFrame, path: str | Path | None, fmt: str | None = None, header: bool = True) -> None:
+    """Write a whole frame to ``path`` in ``fmt`` (from the extension if not given); ``None`` or ``-`` = stdout
+    as JSONL."""
+    frame = _clean_frame(frame)
+    if path is None or str(path) == "-":
+        write_jsonl(frame, sys.stdout)
+        sys.stdout.flush()
+        return
+    fmt = detect_format(path, fmt)
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    elif fmt in ("csv", "tsv"):
+        frame.to_csv(path, index=False, header=header, sep="," if fmt == "csv" else "\t", encoding="utf-8")
+    elif fmt == "jsonl":
+        with open(path, "w", encoding="utf-8") as f:
+            write_jsonl(frame, f)
+    else:
+        raise InputError(f"cannot write results as {fmt!r}; write CSV, TSV, JSONL or Parquet")
+
+
+def fingerprint_file(path: str | Path) -> dict[str, Any]:
+    """Size, mtime and a hash of the first and last MiB: enough to notice that an input changed."""
+    p = Path(path)
+    st = p.stat()
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        h.update(f.read(1 << 20))
+        if st.st_size > 2 << 20:
+            f.seek(-(1 << 20), os.SEEK_END)
+            h.update(f.read())
+    return {"path": str(p.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "head_tail_sha256": h.hexdigest()}
+
+
+class PartWriter:
+    """Writes chunk results as atomic part files next to ``output`` and assembles them at the end."""
+
+    def __init__(self, output: str | Path, fmt: str | None, identity: dict[str, Any], resume: bool = True) -> None:
+        self.output = Path(output)
+        self.fmt = detect_format(output, fmt)
+        if self.fmt == "txt":
+            raise InputError("results need columns: write .csv, .tsv, .jsonl or .parquet")
+        self.dir = self.output.with_name(self.output.name + ".affectkit-parts")
+        self.identity = identity
+        manifest = self.dir / "manifest.json"
+        self.resumed = 0
+        if self.dir.exists():
+            previous = json.loads(manifest.read_text()) if manifest.exists() else None
+            if resume and previous is not None and previous.get("identity") == identity:
+                self.resumed = len(self.done())
+            else:
+                shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        manifest.write_text(json.dumps({"identity": identity}, indent=2))
+
+    def _part(self, index: int) -> Path:
+        ext = {"csv": "csv", "tsv": "tsv", "jsonl": "jsonl", "parquet": "parquet"}[self.fmt]
+        return self.dir / f"part-{index:06d}.{ext}"
+
+    def done(self) -> set[int]:
+        return {int(p.name.split("-")[1].split(".")[0]) for p in self.dir.glob("part-*") if not p.name.endswith(".tmp")}
+
+    def has(self, index: int) -> bool:
+        return self._part(index).exists()
+
+    def write(self, index: int, frame: pd.DataFrame) -> None:
+        final = self._part(index)
+        tmp = final.with_name(final.name + ".tmp")
+        write_frame(frame, tmp, self.fmt)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+
+    def finish(self) -> int:
+        """Assemble parts in order into the output; returns the number of data rows written."""
+        parts = sorted(p for p in self.dir.glob("part-*") if not p.name.endswith(".tmp"))
+        indices = [int(p.name.split("-")[1].split(".")[0]) for p in parts]
+        if indices != list(range(len(indices))):
+            raise RuntimeError(f"parts in {self.dir} are not contiguous; rerun the job to resume it")
+        tmp = self.output.with_name(self.output.name + ".tmp")
+        rows = 0
+        if self.fmt == "parquet":
+            rows = _assemble_parquet(parts, tmp)
+        else:
+            with open(tmp, "wb") as out:
+                for i, p in enumerate(parts):
+                    with open(p, "rb") as f:
+                        if self.fmt in ("csv", "tsv") and i > 0:
+                            _skip_csv_header(f, self.fmt)
+                        shutil.copyfileobj(f, out, 1 << 20)
+            rows = -1
+        os.replace(tmp, self.output)
+        shutil.rmtree(self.dir)
+        return rows
+
+
+def _skip_csv_header(f: IO[bytes], fmt: str) -> None:
+    """Advance past the header record (which may not span lines: header names never contain newlines)."""
+    f.readline()
+
+
+def _assemble_parquet(parts: list[Path], out: Path) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schemas = [pq.read_schema(p) for p in parts]
+    try:
+        schema = pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+        raise InputError(f"cannot assemble Parquet output: column types differ between chunks ({e})") from None
+    schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in schema])
+    rows = 0
+    with pq.ParquetWriter(out, schema) as w:
+        for p in parts:
+            t = pq.read_table(p)
+            t = pa.Table.from_arrays([t.column(n).cast(schema.field(n).type) if n in t.column_names
+                                      else pa.nulls(t.num_rows, schema.field(n).type) for n in schema.names],
+                                     schema=schema)
+            w.write_table(t)
+            rows += t.num_rows
+    return rows
