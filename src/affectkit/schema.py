@@ -57,6 +57,7 @@ class Prediction:
     explanation: str | None = None
     n_segments: int = 1
     model: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # analyzer-specific outputs, e.g. emotion_words
     error: str | None = None
 
     @property
@@ -100,7 +101,9 @@ class BatchPrediction:
     n_segments: np.ndarray | None = None
     errors: list[str | None] = field(default_factory=list)
     model: str | None = None
-    extra: dict[str, list[Any]] = field(default_factory=dict)  # analyzer-specific per-row outputs
+    # analyzer-specific per-row outputs, one list per key; conventions: "emotion_words" (open-vocabulary words,
+    # list[str]), "score_<attribute>" (a trained score head), "usage" (LLM tokens and seconds)
+    extra: dict[str, list[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.dist)
@@ -300,6 +303,8 @@ class BatchPrediction:
                 p.explanation = self.explanations[i]
             if self.n_segments is not None:
                 p.n_segments = int(self.n_segments[i])
+            if self.extra:
+                p.extra = {key: vals[i] for key, vals in self.extra.items()}
             out.append(p)
         return out
 

@@ -217,6 +217,15 @@ class Trainer:
             model.heads.load_state_dict({k[6:]: v for k, v in best_state.items() if k.startswith("heads.")})
         out = Path(output)
         self._export(model, base, tasks, out)
+        if cfg.fine_tune:
+            # the fine-tuned encoder in Hugging Face format, beside (not inside) the model folder: distillation
+            # into static embeddings (the `fast` model) starts from it
+            hf_dir = out.with_name(out.name + ".hf-encoder")
+            model.encoder.save_pretrained(hf_dir)
+            shutil.copy(Path(base) / "tokenizer.json", hf_dir / "tokenizer.json")
+            for extra in ("tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+                if (Path(base) / extra).exists():
+                    shutil.copy(Path(base) / extra, hf_dir / extra)
         if cfg.calibrate:
             self._calibrate(out, tasks)
         record = {
