@@ -196,6 +196,21 @@ class BatchPrediction:
         assert len(out) == n
         return out
 
+    def take(self, rows: "Sequence[int] | slice") -> "BatchPrediction":
+        """The predictions for ``rows`` (positions or a slice), in that order."""
+        idx = np.arange(len(self))[rows] if isinstance(rows, slice) else np.asarray(rows, dtype=np.int64)
+
+        def arr(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[idx]
+
+        def lst(v: list | None) -> list | None:
+            return None if v is None else [v[i] for i in idx]
+
+        return BatchPrediction(self.labelset, self.dist[idx], arr(self.scores), self.thresholds, arr(self.vad),
+                               self.vad_scale, arr(self.intensity), lst(self.evidence), lst(self.causes),
+                               lst(self.explanations), arr(self.n_segments), [self.errors[i] for i in idx],
+                               self.model, {key: [vals[i] for i in idx] for key, vals in self.extra.items()})
+
     # -- transformation --------------------------------------------------------------------------------------------
     def to_labelset(self, labels: "str | LabelSet | None", thresholds: np.ndarray | None = None) -> "BatchPrediction":
         """The same predictions over another label set, through :func:`affectkit.labels.get_mapping`.

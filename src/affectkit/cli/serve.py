@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from affectkit.cli.app import app
+
+serve_app = typer.Typer(help="Run the REST service and web page (needs the serve extra); 'new-key' makes API keys.",
+                        invoke_without_command=True)
+app.add_typer(serve_app, name="serve")
+
+@serve_app.callback()
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind. Anything but loopback requires API keys."),
+    port: int = typer.Option(8000, "--port", "-p", min=0, max=65535),
+    model: Optional[List[str]] = typer.Option(None, "--model", "-m", help="A model to serve (repeat for several; the first is the default). Default: default."),
+    keys_file: Optional[Path] = typer.Option(None, "--keys-file", help="API key digests, one 'NAME sha256:HEX' per line (see 'affectkit serve new-key'). Also read: $AFFECTKIT_API_KEY_HASHES."),
+    max_batch_size: int = typer.Option(64, "--max-batch-size", min=1, help="Texts per model call."),
+    max_wait_ms: float = typer.Option(2.0, "--max-wait-ms", min=0, help="How long a text may wait for others to share its model call."),
+    max_body_bytes: int = typer.Option(2 * 1024 * 1024, "--max-body-bytes", min=1, help="Largest request body (JSON or upload)."),
+    max_texts: int = typer.Option(1000, "--max-texts", min=1, help="Most texts (or file rows) per request."),
+    max_text_chars: int = typer.Option(20_000, "--max-text-chars", min=1, help="Longest text, in characters."),
+    rate: float = typer.Option(50.0, "--rate", min=0, help="Requests per second per API key (0 = unlimited)."),
+    burst: int = typer.Option(100, "--burst", min=1, help="Requests a key may send at once before --rate applies."),
+    cors_origin: Optional[List[str]] = typer.Option(None, "--cors-origin", help="Allow browser calls from this origin (repeatable). Default: CORS off."),
+    page: bool = typer.Option(True, "--page/--no-page", help="Serve the web page at /."),
+    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log every request."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
+) -> None:
+    """Serve POST /v1/analyze, /v1/analyze/file and /v1/rank, GET /v1/models, /v1/labelsets, /healthz and
+    /metrics, the OpenAPI docs at /docs, and the web page at /."""
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        import uvicorn
+
+        from affectkit.serve import Limits, ServeSettings, create_app
+    except ImportError as e:
+        from affectkit.errors import AffectkitError
+
+        raise AffectkitError(f"affectkit serve needs the serve extra (pip install 'affectkit[serve]'): {e}") from None
+    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
+                        format="%(levelname)s:     %(name)s: %(message)s")
+    settings = ServeSettings(
+        host=host, port=port, models=list(model or ["default"]), max_batch_size=max_batch_size,
+        max_wait_ms=max_wait_ms, api_keys_file=str(keys_file) if keys_file else None,
+        limits=Limits(max_body_bytes=max_body_bytes, max_texts=max_texts, max_text_chars=max_text_chars, rate=rate,
+                      burst=burst),
+        cors_origins=list(cors_origin or []), page=page)
+    application = create_app(settings)
+    state = "ON" if application.state.auth else "OFF (no API keys; loopback only)"
+    print(f"affectkit serve: http://{host}:{port}/  auth {state}  models {', '.join(settings.models)}",
+          file=sys.stderr, flush=True)
+    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=access_log,
+                server_header=False, date_header=False)
+
+
+@serve_app.command("new-key")
+def new_key(
+    name: str = typer.Argument(..., help="Who the key is for (letters, digits, _.@-); shows in logs, never the key."),
+    keys_file: Path = typer.Option(..., "--keys-file", help="Keys file to append the digest to (created 0600)."),
+) -> None:
+    """Make an API key: its SHA-256 digest goes into the keys file, the key itself is printed once."""
+    from affectkit.serve.auth import add_key
+
+    key = add_key(keys_file, name)
+    print(key)
+    print(f"added {name!r} to {keys_file}; the key above is not stored anywhere: keep it now", file=sys.stderr)
