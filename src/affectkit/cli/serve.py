@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -22,6 +23,8 @@ def serve(
     keys_file: Optional[Path] = typer.Option(None, "--keys-file", help="API key digests, one 'NAME sha256:HEX' per line (see 'affectkit serve new-key'). Also read: $AFFECTKIT_API_KEY_HASHES."),
     max_batch_size: int = typer.Option(64, "--max-batch-size", min=1, help="Texts per model call."),
     max_wait_ms: float = typer.Option(2.0, "--max-wait-ms", min=0, help="How long a text may wait for others to share its model call."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Model calls that may run at once, each in its own thread."),
+    threads: int = typer.Option(0, "--threads", min=0, help="onnxruntime threads per model call (sets AFFECTKIT_THREADS). Default: CPUs / workers."),
     max_body_bytes: int = typer.Option(2 * 1024 * 1024, "--max-body-bytes", min=1, help="Largest request body (JSON or upload)."),
     max_texts: int = typer.Option(1000, "--max-texts", min=1, help="Most texts (or file rows) per request."),
     max_text_chars: int = typer.Option(20_000, "--max-text-chars", min=1, help="Longest text, in characters."),
@@ -44,11 +47,13 @@ def serve(
         from affectkit.errors import AffectkitError
 
         raise AffectkitError(f"affectkit serve needs the serve extra (pip install 'affectkit[serve]'): {e}") from None
+    if threads or "AFFECTKIT_THREADS" not in os.environ:
+        os.environ["AFFECTKIT_THREADS"] = str(threads or max(1, (os.cpu_count() or 1) // workers))
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(levelname)s:     %(name)s: %(message)s")
     settings = ServeSettings(
         host=host, port=port, models=list(model or ["default"]), max_batch_size=max_batch_size,
-        max_wait_ms=max_wait_ms, api_keys_file=str(keys_file) if keys_file else None,
+        max_wait_ms=max_wait_ms, workers=workers, api_keys_file=str(keys_file) if keys_file else None,
         limits=Limits(max_body_bytes=max_body_bytes, max_texts=max_texts, max_text_chars=max_text_chars, rate=rate,
                       burst=burst),
         cors_origins=list(cors_origin or []), page=page)

@@ -96,6 +96,7 @@ def _registry() -> dict[str, LabelSet]:
     return sets
 
 
+@lru_cache(maxsize=1)
 def _alias_table() -> dict[str, str]:
     table: dict[str, str] = {}
     for ls in _registry().values():

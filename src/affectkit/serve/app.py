@@ -110,7 +110,7 @@ def create_app(settings: ServeSettings | None = None, analyzers: dict[str, Analy
     auth = check_auth_policy(keys, settings.host)
     analyzers = analyzers or {name: affectkit.load(name) for name in settings.models}
     metrics = ServiceMetrics()
-    batcher = MicroBatcher(analyzers, settings.max_batch_size, settings.max_wait_ms,
+    batcher = MicroBatcher(analyzers, settings.max_batch_size, settings.max_wait_ms, settings.workers,
                            max_queue=max(10_000, 10 * limits.max_texts), on_batch=metrics.observe_batch)
     metrics.queue.set_function(lambda: batcher.queued)
 
@@ -122,8 +122,8 @@ def create_app(settings: ServeSettings | None = None, analyzers: dict[str, Analy
         else:
             log.warning("auth is OFF: no API keys configured; allowed only because the server binds to the "
                         "loopback address %s", settings.host)
-        log.info("models: %s; batches of up to %d texts, max wait %.1f ms", ", ".join(analyzers),
-                 settings.max_batch_size, settings.max_wait_ms)
+        log.info("models: %s; batches of up to %d texts, max wait %.1f ms, %d worker(s)", ", ".join(analyzers),
+                 settings.max_batch_size, settings.max_wait_ms, settings.workers)
         yield
         await batcher.stop()
 

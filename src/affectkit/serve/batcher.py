@@ -8,6 +8,11 @@ once. This is the dynamic batching of inference servers (e.g. NVIDIA Triton's ``
 load, batches grow by themselves and throughput approaches offline batch throughput, and a lone request
 waits no more than ``max_wait_ms``.
 
+With ``workers`` > 1, that many batches run at once, each in its own thread (onnxruntime sessions accept
+concurrent runs): on a small machine two single-threaded model calls use the cores better than one call
+split over both, and one batch's Python work (tokenizing, evidence, formatting) overlaps the other's matrix
+work.
+
 A request with more texts than ``max_batch_size`` is cut into pieces, and a partly served request goes to the
 back of the queue, so one large request cannot hold the model while small ones wait.
 """
@@ -62,14 +67,17 @@ class MicroBatcher:
     """Runs ``analyzers[model].analyze_batch`` on batches gathered from concurrent :meth:`analyze` calls."""
 
     def __init__(self, analyzers: Mapping[str, Analyzer], max_batch_size: int = 64, max_wait_ms: float = 2.0,
-                 max_queue: int = 10_000, on_batch: Callable[[BatchStats], None] | None = None) -> None:
-        if max_batch_size < 1 or max_wait_ms < 0 or max_queue < 1:
-            raise ValueError("max_batch_size and max_queue must be >= 1 and max_wait_ms >= 0")
+                 workers: int = 1, max_queue: int = 10_000,
+                 on_batch: Callable[[BatchStats], None] | None = None) -> None:
+        if max_batch_size < 1 or max_wait_ms < 0 or max_queue < 1 or workers < 1:
+            raise ValueError("max_batch_size, workers and max_queue must be >= 1 and max_wait_ms >= 0")
         self.analyzers = dict(analyzers)
         self.max_batch_size = max_batch_size
         self.max_wait = max_wait_ms / 1000.0
         self.max_queue = max_queue
+        self.workers = workers
         self.on_batch = on_batch
+        self._running: set[asyncio.Task] = set()  # model calls in flight
         self._pending: deque[_Job] = deque()
         self._queued = 0  # texts waiting, over all jobs
         self._wakeup: asyncio.Event | None = None
@@ -81,8 +89,10 @@ class MicroBatcher:
         return self._queued
 
     async def start(self) -> None:
+        if self._task is not None:
+            raise RuntimeError("the batcher is already running")
         self._wakeup = asyncio.Event()
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="affectkit-model")
+        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="affectkit-model")
         self._task = asyncio.create_task(self._run(), name="affectkit-batcher")
 
     async def stop(self) -> None:
@@ -93,6 +103,8 @@ class MicroBatcher:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
         while self._pending:
             job = self._pending.popleft()
             if not job.future.done():
@@ -124,7 +136,7 @@ class MicroBatcher:
         assert self._wakeup is not None
         loop = asyncio.get_running_loop()
         while True:
-            while not self._pending:
+            while not self._pending or len(self._running) >= self.workers:
                 self._wakeup.clear()
                 await self._wakeup.wait()
             if self.max_wait > 0:
@@ -137,7 +149,14 @@ class MicroBatcher:
                         break
             pieces = self._take()
             if pieces:
-                await self._predict(pieces, loop)
+                task = asyncio.create_task(self._predict(pieces, loop))
+                self._running.add(task)
+                task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._running.discard(task)
+        if self._wakeup is not None:
+            self._wakeup.set()  # a worker is free
 
     def _take(self) -> list[tuple[_Job, int, int]]:
         """Up to ``max_batch_size`` texts from the oldest jobs that share the first live job's key."""

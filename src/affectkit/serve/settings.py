@@ -38,6 +38,7 @@ class ServeSettings:
     models: list[str] = field(default_factory=lambda: ["default"])  # the first is the default model
     max_batch_size: int = 64  # texts per model call
     max_wait_ms: float = 2.0  # how long the first text of a batch may wait for others to join it
+    workers: int = 2  # model calls that may run at once (each in its own thread)
     limits: Limits = field(default_factory=Limits)
     api_keys_file: str | None = None  # lines "NAME sha256:HEX" (see affectkit.serve.auth)
     api_keys_env: str = "AFFECTKIT_API_KEY_HASHES"  # "NAME=sha256:HEX,..." in the environment

@@ -1,0 +1,306 @@
+"""Bounded load test of ``affectkit serve`` on localhost, against offline batch throughput in the same run.
+
+    PYTHONPATH=src python benchmarks/serve_load.py                     # 50 clients x 60 s, model default
+    PYTHONPATH=src python benchmarks/serve_load.py --clients 50 --duration 60 --max-batch-size 64 --max-wait-ms 2
+
+What it does:
+1. offline: ``analyzer.analyze_batch`` on the same texts, ``--offline-batch`` texts per call (256, the CLI
+   default), for ``--offline-seconds``; measured before and after the load (the machine may be shared, so the
+   ratio uses the mean of the two);
+2. starts the server in its own process (``affectkit serve``, no rate limit, no access log) and waits for
+   ``/healthz``;
+3. ``--clients`` concurrent clients, each on one keep-alive connection, send single short texts to
+   ``POST /v1/analyze`` back to back (a closed loop; ``--think-ms`` adds a pause between a client's requests)
+   for ``--duration`` seconds after ``--warmup`` seconds;
+4. prints throughput, latency percentiles, status counts, the server's mean batch size (from /metrics), the
+   service/offline throughput ratio, and the targets (p99 <= 100 ms, ratio >= 0.70).
+
+The clients are a minimal HTTP/1.1 loop over asyncio streams with prebuilt requests, not a general HTTP
+client: at hundreds of requests per second a general client (httpx) costs about a millisecond of CPU per
+request, which on a 2-core machine takes CPU from the server it measures. The client's own CPU use is printed.
+Latency is measured from writing the request to reading the whole response.
+
+Little's law bounds what a closed loop can show: with C clients and no think time, mean latency = C /
+throughput, so p99 <= 100 ms at 50 clients needs more than 500 texts/s from the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+# Short, varied, invented texts (no dataset rows), 3-20 words like typical posts and reviews.
+TEXTS = [
+    "I can't believe you did this for me, thank you!",
+    "This is so annoying, I have been waiting for an hour.",
+    "What a lovely day at the beach with the kids.",
+    "I'm scared of what the doctor will say tomorrow.",
+    "Honestly, I don't care anymore.",
+    "Why would anyone think that was a good idea?",
+    "We won the final! Best night ever!",
+    "I miss my grandmother so much.",
+    "The package arrived broken again. Unacceptable.",
+    "Not sure how I feel about the new update.",
+    "That joke made me laugh so hard I cried.",
+    "I'm really proud of how far you've come.",
+    "Ugh, the train is late again.",
+    "Thanks for the help, it really saved my afternoon.",
+    "I feel so alone in this city.",
+    "Wow, I did not expect that ending at all!",
+    "Please stop sending me these emails.",
+    "I'm nervous about the interview on Monday.",
+    "The food was fine, nothing special.",
+    "You always know how to cheer me up.",
+    "I regret saying those things to him.",
+    "This place is disgusting, never coming back.",
+    "Can't wait to see you next week!",
+    "It's okay, these things happen.",
+    "I'm so sorry for your loss.",
+    "They finally fixed the bug, what a relief.",
+    "Meh.",
+    "How does this even work?",
+    "I love the colours in this painting.",
+    "Stop. Just stop.",
+    "The meeting was moved to Thursday.",
+    "Hope you feel better soon!",
+]
+
+
+def offline_throughput(model: str, texts: list[str], batch: int, seconds: float) -> float:
+    """Texts per second of ``analyze_batch`` on ``batch``-text batches, for about ``seconds``."""
+    import affectkit
+
+    analyzer = affectkit.load(model)
+    pool = [texts[i % len(texts)] for i in range(batch)]
+    analyzer.analyze_batch(pool[:8])  # warm up the session
+    n, t0 = 0, time.perf_counter()
+    while True:
+        analyzer.analyze_batch(pool)
+        n += len(pool)
+        if time.perf_counter() - t0 >= seconds:
+            return n / (time.perf_counter() - t0)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(args, port: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-c", "import sys; from affectkit.cli import main; sys.exit(main())", "serve",
+           "--host", "127.0.0.1", "--port", str(port), "--model", args.model, "--rate", "0", "--no-access-log",
+           "--log-level", "warning", "--max-batch-size", str(args.max_batch_size),
+           "--max-wait-ms", str(args.max_wait_ms), "--workers", str(args.workers), "--threads", str(args.threads),
+           "--no-page"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}:\n{proc.stderr.read()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.25)
+    proc.kill()
+    raise SystemExit("server did not answer /healthz within 120 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def build_requests(host: str, port: int, texts: list[str], path: str = "/v1/analyze") -> list[bytes]:
+    out = []
+    for t in texts:
+        body = json.dumps({"text": t}).encode()
+        head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        out.append(head + body)
+    return out
+
+
+async def read_response(reader: asyncio.StreamReader) -> int:
+    """Read one HTTP/1.1 response with a Content-Length body; return its status."""
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionError("connection closed")
+    status = int(status_line.split(b" ", 2)[1])
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    await reader.readexactly(length)
+    return status
+
+
+async def client(host: str, port: int, requests: list[bytes], start: int, warm_until: float, stop_at: float,
+                 think: float, latencies: list[float], statuses: Counter) -> None:
+    loop = asyncio.get_running_loop()
+    reader, writer = await asyncio.open_connection(host, port)
+    i = start
+    try:
+        while (now := loop.time()) < stop_at:
+            t0 = time.perf_counter()
+            writer.write(requests[i % len(requests)])
+            i += 1
+            try:
+                status = await read_response(reader)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                statuses["connection error"] += 1
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+                continue
+            if now >= warm_until:
+                latencies.append(time.perf_counter() - t0)
+                statuses[status] += 1
+            if think:
+                await asyncio.sleep(think)
+    finally:
+        writer.close()
+
+
+async def load(host: str, port: int, clients: int, warmup: float, duration: float, think_ms: float,
+               texts: list[str]) -> tuple[list[float], Counter, float]:
+    requests = build_requests(host, port, texts)
+    latencies: list[float] = []
+    statuses: Counter = Counter()
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    warm_until, stop_at = t0 + warmup, t0 + warmup + duration
+    await asyncio.gather(*(client(host, port, requests, c * 7, warm_until, stop_at, think_ms / 1000, latencies,
+                                  statuses) for c in range(clients)))
+    return latencies, statuses, duration
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far of each thread group of a process (Linux /proc): the main thread (the event loop),
+    the model workers, and the rest by thread name."""
+    out: Counter = Counter()
+    tick = os.sysconf("SC_CLK_TCK")
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+            name = (task / "comm").read_text().strip()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        group = "event loop" if task.name == str(pid) else "model workers" if name.startswith("affectkit-mod") \
+            else name
+        out[group] += seconds
+    return dict(out)
+
+
+def scrape(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    out: dict[str, float] = {}
+    for name in ("affectkit_batch_texts_sum", "affectkit_batch_texts_count", "affectkit_batch_requests_sum",
+                 "affectkit_batch_duration_seconds_sum"):
+        m = re.search(rf"^{name}{{[^}}]*}} ([0-9.e+-]+)$", text, re.M)
+        out[name] = float(m.group(1)) if m else 0.0
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--duration", type=float, default=60.0, help="measured seconds")
+    ap.add_argument("--warmup", type=float, default=5.0, help="seconds of load before measuring")
+    ap.add_argument("--think-ms", type=float, default=0.0, help="pause between a client's requests")
+    ap.add_argument("--max-batch-size", type=int, default=64)
+    ap.add_argument("--max-wait-ms", type=float, default=2.0)
+    ap.add_argument("--workers", type=int, default=2, help="server: model calls at once")
+    ap.add_argument("--threads", type=int, default=0, help="server: onnxruntime threads per call (0 = CPUs/workers)")
+    ap.add_argument("--offline-batch", type=int, default=256)
+    ap.add_argument("--offline-seconds", type=float, default=15.0)
+    ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = ap.parse_args(argv)
+
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (1 min) at start", flush=True)
+    before = offline_throughput(args.model, TEXTS, args.offline_batch, args.offline_seconds)
+    print(f"offline analyze_batch ({args.offline_batch} per call), before: {before:,.1f} texts/s", flush=True)
+    port = free_port()
+    server = start_server(args, port)
+    try:
+        cpu0, server0 = time.process_time(), thread_cpu(server.pid)
+        latencies, statuses, duration = asyncio.run(load("127.0.0.1", port, args.clients, args.warmup,
+                                                         args.duration, args.think_ms, TEXTS))
+        client_cpu = time.process_time() - cpu0
+        server1 = thread_cpu(server.pid)
+        stats = scrape(port)
+    finally:
+        stop_server(server)
+    after = offline_throughput(args.model, TEXTS, args.offline_batch, args.offline_seconds)
+    print(f"offline analyze_batch ({args.offline_batch} per call), after:  {after:,.1f} texts/s", flush=True)
+
+    lat = np.array(latencies) * 1000
+    ok = sum(v for k, v in statuses.items() if k == 200)
+    throughput = ok / duration
+    offline = (before + after) / 2
+    p50, p95, p99 = (float(np.percentile(lat, q)) if len(lat) else float("nan") for q in (50, 95, 99))
+    batches = stats["affectkit_batch_texts_count"] or 1
+    figures = {
+        "clients": args.clients, "duration_s": duration, "think_ms": args.think_ms, "model": args.model,
+        "max_batch_size": args.max_batch_size, "max_wait_ms": args.max_wait_ms,
+        "requests_ok": ok, "statuses": {str(k): v for k, v in statuses.items()},
+        "throughput_texts_per_s": throughput, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99,
+        "max_ms": float(lat.max()) if len(lat) else float("nan"),
+        "mean_batch_texts": stats["affectkit_batch_texts_sum"] / batches,
+        "mean_batch_requests": stats["affectkit_batch_requests_sum"] / batches,
+        "model_busy_fraction": stats["affectkit_batch_duration_seconds_sum"] / (duration + args.warmup),
+        "offline_texts_per_s_before": before, "offline_texts_per_s_after": after,
+        "service_over_offline": throughput / offline if offline else float("nan"),
+        "client_cpu_s": client_cpu, "load_average_end": os.getloadavg()[0],
+        "server_cpu_s": {k: server1[k] - server0.get(k, 0.0) for k in server1 if server1[k] - server0.get(k, 0.0) > 0.05},
+    }
+    served = sum(statuses.values()) or 1  # the server also worked during the warm-up: per request is approximate
+    print(f"\nload: {args.clients} clients x {duration:.0f} s (after {args.warmup:.0f} s warm-up), single short texts, "
+          f"think time {args.think_ms:g} ms, model {args.model}, batches <= {args.max_batch_size}, "
+          f"max wait {args.max_wait_ms:g} ms")
+    print(f"  responses:   {dict(figures['statuses'])}")
+    print(f"  throughput:  {throughput:,.1f} texts/s (requests/s)")
+    print(f"  latency ms:  p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {figures['max_ms']:.1f}")
+    print(f"  server:      mean batch {figures['mean_batch_texts']:.1f} texts; model busy "
+          f"{100 * figures['model_busy_fraction']:.0f}% of the time")
+    print(f"  offline:     {offline:,.1f} texts/s (mean of before/after)")
+    print(f"  ratio:       service/offline = {figures['service_over_offline']:.2f}")
+    cpu = figures["server_cpu_s"]
+    print(f"  server CPU:  {sum(cpu.values()):.1f} s, " + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(
+        cpu.items(), key=lambda kv: -kv[1])) + f"; {1000 * sum(cpu.values()) / served:.2f} CPU-ms per request")
+    print(f"  client CPU:  {client_cpu:.1f} s ({100 * client_cpu / (duration + args.warmup):.0f}% of one core)")
+    print(f"  load average at end: {figures['load_average_end']:.2f}")
+    print(f"\ntargets: p99 <= 100 ms: {'met' if p99 <= 100 else 'NOT met'} ({p99:.1f} ms); "
+          f"service >= 0.70 x offline: {'met' if figures['service_over_offline'] >= 0.70 else 'NOT met'} "
+          f"({figures['service_over_offline']:.2f})")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""The REST API in process (the real app, analyzers and batcher; only the socket is skipped): schema, parity
+with the CLI and the Python API, ranking, limits, errors, auth, rate limits, CORS and metrics."""
+
+import io
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("fastapi", reason="the serve extra is not installed")
+
+from fastapi.testclient import TestClient  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+
+import affectkit  # noqa: E402
+from affectkit.ranking import attribute_scores, rank_order  # noqa: E402
+from affectkit.schema import BatchPrediction  # noqa: E402
+from affectkit.serve import Limits, ServeSettings, create_app, hash_key  # noqa: E402
+from conftest import run_cli  # noqa: E402
+from serve_support import TEXTS, model_spec  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory):
+    return model_spec(tmp_path_factory)
+
+
+def make_client(spec, raise_server_exceptions=True, **kw) -> TestClient:
+    limits = kw.pop("limits", Limits(rate=0))
+    return TestClient(create_app(ServeSettings(models=[spec], limits=limits, **kw)),
+                      raise_server_exceptions=raise_server_exceptions)
+
+
+@pytest.fixture(scope="module")
+def client(spec):
+    with make_client(spec, limits=Limits(rate=0, max_texts=20, max_text_chars=500, max_body_bytes=64_000)) as c:
+        yield c
+
+
+def post(client, body, path="/v1/analyze", **kw):
+    return client.post(path, json=body, **kw)
+
+
+# -- what comes back -------------------------------------------------------------------------------------------------
+def test_analyze_returns_predictions_in_order_like_the_python_api(client, spec):
+    r = post(client, {"texts": TEXTS + [""], "labels": "ekman", "top_k": 2})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    body = r.json()
+    assert body["model"] == spec and body["labelset"] == "ekman"
+    expected = [p.to_dict() for p in affectkit.analyze(TEXTS + [""], model=spec, labels="ekman", top_k=2)]
+    assert body["predictions"] == json.loads(json.dumps(expected))  # the very same Prediction.to_dict()
+    first = body["predictions"][0]
+    assert len(first["emotions"]) == 2 and set(first["distribution"]) == set(affectkit.get_labelset("ekman"))
+    assert abs(sum(first["distribution"].values()) - 1) < 1e-6
+    assert body["predictions"][-1]["error"] == "empty text" and body["predictions"][-1]["emotions"] == []
+
+
+def test_single_text_and_vad_scale(client, spec):
+    one = post(client, {"text": TEXTS[0]}).json()["predictions"]
+    on_1_5 = post(client, {"text": TEXTS[0], "vad_scale": "1..5"}).json()["predictions"]
+    assert len(one) == 1 and on_1_5[0]["vad_scale"] == "1..5"
+    assert on_1_5[0]["valence"] == pytest.approx(affectkit.convert_vad(one[0]["valence"], "-1..1", "1..5"))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_tabular_output_is_what_the_cli_writes(client, spec, tmp_path, fmt):
+    """Same input, same output: the service's csv/jsonl rows are the rows `affectkit analyze` writes."""
+    src = tmp_path / "in.jsonl"
+    pd.DataFrame({"text": TEXTS}).to_json(src, orient="records", lines=True)
+    out = tmp_path / f"cli.{fmt}"
+    r = run_cli("analyze", str(src), "-o", str(out), "--model", spec, "--labels", "ekman", "--top-k", "2", "-q")
+    assert r.returncode == 0, r.stderr
+    served = post(client, {"texts": TEXTS, "labels": "ekman", "top_k": 2, "format": fmt})
+    assert served.status_code == 200
+    assert "attachment" in served.headers["content-disposition"]
+    assert served.content == out.read_bytes()
+
+
+def test_uploaded_table_matches_the_cli_on_the_same_file(client, spec, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text('id,text,group\n1,"I love this, truly",a\n2,,b\n3,too,many,fields\n4,I miss her so much,a\n')
+    out = tmp_path / "cli.csv"
+    r = run_cli("analyze", str(src), "-o", str(out), "--model", spec, "-q")
+    assert r.returncode == 0, r.stderr
+    files = {"file": ("in.csv", src.read_bytes(), "text/csv")}
+    served = client.post("/v1/analyze/file", files=files, data={"format": "csv"})
+    assert served.status_code == 200 and served.content == out.read_bytes()
+    body = client.post("/v1/analyze/file", files=files).json()  # JSON: predictions with the row texts
+    assert body["texts"] == ["I love this, truly", "", "too", "I miss her so much"]
+    errors = [p["error"] for p in body["predictions"]]
+    assert errors[0] is None and errors[1] == "empty text" and "expected 3 fields, found 4" in errors[2]
+    cli_rows = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    assert [p["emotions"][0]["label"] if p["emotions"] else None for p in body["predictions"]] == \
+        [None if pd.isna(x) else x for x in cli_rows["emotion_1"]]
+
+
+def test_upload_errors(client):
+    bad_col = client.post("/v1/analyze/file", files={"file": ("in.csv", b"id,body\n1,hello\n")})
+    assert bad_col.status_code == 422 and "column 'text' not found" in bad_col.json()["detail"]
+    assert "upload." not in bad_col.json()["detail"]  # says the client's file name, not the server's temp path
+    unknown = client.post("/v1/analyze/file", files={"file": ("in.xlsx", b"PK...")})
+    assert unknown.status_code == 422 and "cannot tell the format" in unknown.json()["detail"]
+    not_parquet = client.post("/v1/analyze/file", files={"file": ("in.parquet", b"not parquet at all")})
+    assert not_parquet.status_code == 422
+    for n, needle in ((21, "21 rows in one request, over the limit of 20"), (50, "more than 20 rows")):
+        many = client.post("/v1/analyze/file", files={"file": ("in.txt", "\n".join(["hi"] * n).encode())})
+        assert many.status_code == 413 and needle in many.json()["detail"]
+
+
+def test_rank_uses_the_ranking_module(client, spec):
+    texts = TEXTS + [""]
+    body = post(client, {"texts": texts, "by": "-valence", "top_k": 1}, "/v1/rank").json()
+    batch = affectkit.load(spec).analyze_batch(texts)
+    order = rank_order(attribute_scores(batch, "-valence")).tolist()
+    assert [item["index"] for item in body["ranking"]] == order
+    assert [item["rank"] for item in body["ranking"]] == list(range(1, len(texts) + 1))
+    assert body["ranking"][-1]["index"] == len(texts) - 1 and body["ranking"][-1]["value"] is None  # failed: last
+    values = [item["value"] for item in body["ranking"][:-1]]
+    assert values == sorted(values)  # ascending valence
+    assert body["ranking"][0]["value"] == pytest.approx(batch.vad[order[0], 0])
+    labels = post(client, {"texts": TEXTS, "by": "sadness+fear", "labels": "ekman"}, "/v1/rank").json()
+    ek = affectkit.load(spec).analyze_batch(TEXTS, "ekman")
+    assert [i["index"] for i in labels["ranking"]] == rank_order(attribute_scores(ek, "sadness+fear")).tolist()
+    bad = post(client, {"texts": TEXTS, "by": "hunger"}, "/v1/rank")
+    assert bad.status_code == 422 and "unknown attribute 'hunger'" in bad.json()["detail"]
+
+
+def test_models_labelsets_health_and_docs(client, spec):
+    models = client.get("/v1/models").json()
+    assert models["default"] == spec and models["models"][0]["id"] == spec
+    assert "path" not in models["models"][0]  # no server file paths to clients
+    sets = client.get("/v1/labelsets").json()["labelsets"]
+    assert {"goemotions", "ekman", "plutchik"} <= {s["name"] for s in sets}
+    assert client.get("/healthz").json()["status"] == "ok"
+    api = client.get("/openapi.json").json()
+    assert {"/v1/analyze", "/v1/analyze/file", "/v1/rank", "/v1/models", "/v1/labelsets"} <= set(api["paths"])
+    assert "Prediction" in api["components"]["schemas"]
+    assert api["paths"]["/v1/analyze"]["post"]["security"] == [{"bearer": []}, {"apiKey": []}]
+    assert "security" not in api["paths"]["/healthz"]["get"]
+
+
+# -- bad input: clear 413/422, never a stack trace ---------------------------------------------------------------------
+@pytest.mark.parametrize("body,status,needle", [
+    ({"text": "a", "texts": ["b"]}, 422, "either 'text'"),
+    ({}, 422, "either 'text'"),
+    ({"texts": "not a list"}, 422, "valid list"),
+    ({"texts": [1, 2]}, 422, "valid string"),
+    ({"texts": [None]}, 422, "valid string"),
+    ({"texts": ["a"], "top-k": 2}, 422, "Extra inputs"),
+    ({"texts": ["a"], "top_k": 0}, 422, "greater than or equal to 1"),
+    ({"texts": ["a"], "top_k": "3"}, 422, "valid integer"),
+    ({"texts": ["a"], "model": "../../etc/passwd"}, 422, "unknown model"),
+    ({"texts": ["a"], "model": "hf:some/model"}, 422, "unknown model"),
+    ({"texts": ["a"], "labels": "nope"}, 422, "unknown label set 'nope'"),
+    ({"texts": ["a"], "vad_scale": "0..100"}, 422, "unknown VAD scale"),
+    ({"texts": ["a"], "format": "xml"}, 422, "'json', 'csv' or 'jsonl'"),
+    ({"texts": ["a"] * 21}, 413, "21 texts in one request, over the limit of 20"),
+    ({"texts": ["a", "x" * 501]}, 413, "texts[1] has 501 characters, over the limit of 500"),
+])
+def test_bad_requests_get_clear_errors(client, body, status, needle):
+    r = post(client, body)
+    assert r.status_code == status, r.text
+    assert needle in r.text
+
+
+@pytest.mark.parametrize("raw", [b"{bad json", b"", b"[1, 2]", b"\xff\xfe", b"{" * 100_00 + b"}" * 100_00, b"null"])
+def test_malformed_bodies(client, raw):
+    r = client.post("/v1/analyze", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code in (400, 422), r.text
+    assert "Traceback" not in r.text and isinstance(r.json()["detail"], (str, list))
+
+
+def test_body_size_limit_by_header_and_by_stream(client):
+    big = json.dumps({"texts": ["x" * 400] * 200}).encode()  # 80 kB > 64 kB
+    r = client.post("/v1/analyze", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "over the limit of 64,000 bytes" in r.json()["detail"]
+
+    def chunks():  # no Content-Length: the limit applies while reading
+        for i in range(0, len(big), 8192):
+            yield big[i:i + 8192]
+
+    r = client.post("/v1/analyze", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "over the limit of 64,000 bytes" in r.json()["detail"]
+    upload = client.post("/v1/analyze/file", files={"file": ("big.txt", b"hello\n" * 20_000)})
+    assert upload.status_code == 413
+
+
+def test_internal_errors_are_generic_and_logged(spec, monkeypatch, caplog):
+    def explode(self, *a, **k):
+        raise RuntimeError("secret detail at /srv/affectkit/internal.py")
+
+    with make_client(spec, raise_server_exceptions=False) as c:
+        monkeypatch.setattr(BatchPrediction, "to_predictions", explode)  # fault injection
+        r = post(c, {"text": "hello"})
+        assert r.status_code == 500
+        assert r.json()["detail"].startswith("internal server error (reference ")
+        assert "secret" not in r.text and "Traceback" not in r.text
+        assert any("secret detail" in str(rec.exc_info[1]) for rec in caplog.records if rec.exc_info)
+        monkeypatch.undo()
+        assert post(c, {"text": "hello"}).status_code == 200  # and it keeps serving
+
+
+# -- auth, rate limits, CORS, headers, metrics -------------------------------------------------------------------------
+def test_api_keys(spec, monkeypatch):
+    monkeypatch.setenv("AFFECTKIT_API_KEY_HASHES", f"alice={hash_key('ak_right')}")
+    with make_client(spec, host="0.0.0.0") as c:
+        missing = post(c, {"text": "hi"})
+        assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+        assert "missing API key" in missing.json()["detail"]
+        wrong = post(c, {"text": "hi"}, headers={"Authorization": "Bearer ak_wrong"})
+        assert wrong.status_code == 401 and wrong.json()["detail"] == "invalid API key"
+        assert post(c, {"text": "hi"}, headers={"Authorization": "Bearer ak_right"}).status_code == 200
+        assert post(c, {"text": "hi"}, headers={"X-API-Key": "ak_right"}).status_code == 200
+        assert c.get("/v1/models").status_code == 401 and c.get("/metrics").status_code == 401
+        assert c.get("/healthz").status_code == 200 and c.get("/").status_code == 200  # no data there
+        assert c.get("/healthz").json()["auth"] is True
+        # a bad key is refused before the body is even read
+        r = c.post("/v1/analyze", content=b"{broken", headers={"X-API-Key": "nope", "content-type": "application/json"})
+        assert r.status_code == 401
+
+
+def test_rate_limit_per_key(spec, monkeypatch):
+    monkeypatch.setenv("AFFECTKIT_API_KEY_HASHES", f"a={hash_key('ak_a')},b={hash_key('ak_b')}")
+    with make_client(spec, limits=Limits(rate=1, burst=2)) as c:
+        a = {"X-API-Key": "ak_a"}
+        assert [c.get("/v1/labelsets", headers=a).status_code for _ in range(2)] == [200, 200]
+        limited = c.get("/v1/labelsets", headers=a)
+        assert limited.status_code == 429 and limited.headers["retry-after"] == "1"
+        assert "rate limit of 1 requests/s exceeded" in limited.json()["detail"]
+        assert c.get("/v1/labelsets", headers={"X-API-Key": "ak_b"}).status_code == 200  # b has its own bucket
+        time.sleep(1.05)
+        assert c.get("/v1/labelsets", headers=a).status_code == 200
+        metrics = c.get("/metrics", headers={"X-API-Key": "ak_b"}).text
+        assert 'affectkit_rejected_requests_total{reason="rate"} 1.0' in metrics
+
+
+def test_cors_is_off_by_default_and_settable(client, spec):
+    origin = {"Origin": "http://evil.example"}
+    r = post(client, {"text": "hi"}, headers=origin)
+    assert "access-control-allow-origin" not in r.headers
+    preflight = client.options("/v1/analyze", headers={**origin, "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in preflight.headers
+    with make_client(spec, cors_origins=["http://app.example"]) as c:
+        ok = c.options("/v1/analyze", headers={"Origin": "http://app.example", "Access-Control-Request-Method": "POST",
+                                               "Access-Control-Request-Headers": "authorization,content-type"})
+        assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == "http://app.example"
+        other = post(c, {"text": "hi"}, headers=origin)
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_security_headers_and_page(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "http" not in page.text  # nothing loaded from elsewhere
+    for asset in ("/static/app.js", "/static/style.css"):
+        r = client.get(asset)
+        assert r.status_code == 200
+        assert "http" not in r.text.replace('"http://www.w3.org/2000/svg"', "")  # (the SVG namespace is a name)
+
+
+def test_metrics_count_requests_and_batches(spec):
+    with make_client(spec) as c:
+        for _ in range(3):
+            post(c, {"texts": TEXTS[:2]})
+        post(c, {"texts": [1]})
+        families = {f.name: f for f in text_string_to_metric_families(c.get("/metrics").text)}
+    requests = {(s.labels["path"], s.labels["status"]): s.value for s in families["affectkit_http_requests"].samples
+                if s.name.endswith("_total")}
+    assert requests[("/v1/analyze", "200")] == 3 and requests[("/v1/analyze", "422")] == 1
+    texts = [s for s in families["affectkit_texts"].samples if s.name.endswith("_total")]
+    assert texts[0].value == 6
+    batch_count = [s for s in families["affectkit_batch_texts"].samples if s.name.endswith("_count")][0].value
+    assert 1 <= batch_count <= 3
+    assert "affectkit_queue_texts" in families
+
+
+def test_unknown_paths_do_not_grow_the_metric_labels(client):
+    for i in range(5):
+        assert client.get(f"/scan/{i}").status_code == 404
+    text = client.get("/metrics").text
+    assert "/scan/" not in text and 'path="other"' in text
