@@ -35,6 +35,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -100,20 +101,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(args, port: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-c", "import sys; from affectkit.cli import main; sys.exit(main())", "serve",
-           "--host", "127.0.0.1", "--port", str(port), "--model", args.model, "--rate", "0", "--no-access-log",
-           "--log-level", "warning", "--max-batch-size", str(args.max_batch_size),
-           "--max-wait-ms", str(args.max_wait_ms), "--workers", str(args.workers), "--threads", str(args.threads),
-           "--no-page"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def start_server(port: int, *options: str, log: Path | None = None) -> subprocess.Popen:
+    """``affectkit serve`` on 127.0.0.1:``port`` in its own process (output to ``log``), once it answers
+    /healthz."""
+    cmd = [sys.executable, "-m", "affectkit", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-page",
+           *options]
+    log = log or Path(tempfile.gettempdir()) / f"affectkit-serve-{port}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}:\n{proc.stderr.read()}")
+            raise SystemExit(f"server exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
                 if r.status == 200:
+                    print(f"server: pid {proc.pid}, log {log}", flush=True)
                     return proc
         except OSError:
             time.sleep(0.25)
@@ -245,7 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     before = offline_throughput(args.model, TEXTS, args.offline_batch, args.offline_seconds)
     print(f"offline analyze_batch ({args.offline_batch} per call), before: {before:,.1f} texts/s", flush=True)
     port = free_port()
-    server = start_server(args, port)
+    server = start_server(port, "--model", args.model, "--rate", "0", "--no-access-log", "--log-level", "warning",
+                          "--max-batch-size", str(args.max_batch_size), "--max-wait-ms", str(args.max_wait_ms),
+                          "--workers", str(args.workers), "--threads", str(args.threads))
     try:
         cpu0, server0 = time.process_time(), thread_cpu(server.pid)
         latencies, statuses, duration = asyncio.run(load("127.0.0.1", port, args.clients, args.warmup,

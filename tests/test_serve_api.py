@@ -284,3 +284,20 @@ def test_unknown_paths_do_not_grow_the_metric_labels(client):
         assert client.get(f"/scan/{i}").status_code == 404
     text = client.get("/metrics").text
     assert "/scan/" not in text and 'path="other"' in text
+
+
+def test_fast_prediction_to_dict_equals_dataclasses_asdict(spec):
+    """The service serialises with Prediction.to_dict (rewritten for speed): it must equal asdict exactly."""
+    import dataclasses
+
+    batch = affectkit.load(spec).analyze_batch([TEXTS[0], "", TEXTS[1]], "ekman")
+    batch.extra["emotion_words"] = [["glad", "thankful"], None, []]
+    batch.extra["usage"] = [{"tokens": 3, "seconds": 0.5}, None, None]
+    for p in batch.to_predictions(3, "1..5"):
+        d = p.to_dict()
+        assert d == dataclasses.asdict(p) and list(d) == [f.name for f in dataclasses.fields(p)]
+        assert p.to_json() == json.dumps(dataclasses.asdict(p), ensure_ascii=False)
+        d["distribution"]["anger"] = -1.0  # a copy: changing it leaves the prediction alone
+        if d["extra"].get("usage"):
+            d["extra"]["usage"]["tokens"] = 0
+        assert p.distribution.get("anger") != -1.0 and (not p.extra.get("usage") or p.extra["usage"]["tokens"] == 3)
