@@ -29,7 +29,7 @@ def spec(tmp_path_factory):
 
 def make_client(spec, raise_server_exceptions=True, **kw) -> TestClient:
     limits = kw.pop("limits", Limits(rate=0))
-    return TestClient(create_app(ServeSettings(models=[spec], limits=limits, **kw)),
+    return TestClient(create_app(ServeSettings(models=[spec], limits=limits, **kw)), base_url="http://127.0.0.1",
                       raise_server_exceptions=raise_server_exceptions)
 
 
@@ -234,6 +234,17 @@ def test_rate_limit_per_key(spec, monkeypatch):
         assert c.get("/v1/labelsets", headers=a).status_code == 200
         metrics = c.get("/metrics", headers={"X-API-Key": "ak_b"}).text
         assert 'affectkit_rejected_requests_total{reason="rate"} 1.0' in metrics
+
+
+def test_auth_off_answers_only_on_loopback(spec):
+    """An app built without keys (so for 127.0.0.1) but run on a public address refuses to answer."""
+    app = create_app(ServeSettings(models=[spec], limits=Limits(rate=0)))
+    with TestClient(app, base_url="http://192.0.2.10") as c:
+        r = post(c, {"text": "hi"})
+        assert r.status_code == 403 and "only on a loopback address" in r.json()["detail"]
+        assert c.get("/healthz").status_code == 200
+    with TestClient(app, base_url="http://[::1]") as c:
+        assert post(c, {"text": "hi"}).status_code == 200
 
 
 def test_cors_is_off_by_default_and_settable(client, spec):

@@ -33,8 +33,17 @@ class Recording:
         return self.inner.analyze_batch(items, labels)
 
 
-def run(coro):
-    return asyncio.run(coro)
+def run(model, body, **settings):
+    """Start a MicroBatcher serving ``model`` as "m", await ``body(batcher)``, stop the batcher."""
+    async def main():
+        b = MicroBatcher({"m": model}, **settings)
+        await b.start()
+        try:
+            return await body(b)
+        finally:
+            await b.stop()
+
+    return asyncio.run(main())
 
 
 def same(a, b, tol=1e-6):
@@ -60,15 +69,10 @@ def as_called(analyzer, rec, texts, labels=None):
 def test_concurrent_requests_share_one_model_call(analyzer):
     rec = Recording(analyzer)
 
-    async def main():
-        b = MicroBatcher({"m": rec}, max_batch_size=64, max_wait_ms=200)
-        await b.start()
-        try:
-            return await asyncio.gather(*(b.analyze("m", [t]) for t in TEXTS))
-        finally:
-            await b.stop()
+    async def body(b):
+        return await asyncio.gather(*(b.analyze("m", [t]) for t in TEXTS))
 
-    results = run(main())
+    results = run(rec, body, max_batch_size=64, max_wait_ms=200)
     assert len(rec.calls) == 1 and rec.calls[0][0] == TEXTS  # one call, in arrival order
     for t, r in zip(TEXTS, results):
         assert len(r) == 1
@@ -80,22 +84,17 @@ def test_large_request_is_cut_and_small_ones_are_not_starved(analyzer):
     rec = Recording(analyzer, gate=gate)
     big = [f"{t} ({i})" for i, t in enumerate(TEXTS * 2)]  # 10 texts
 
-    async def main():
-        b = MicroBatcher({"m": rec}, max_batch_size=4, max_wait_ms=0)
-        await b.start()
-        try:
-            first = asyncio.create_task(b.analyze("m", ["warm-up text"]))  # holds the worker at the gate
-            await asyncio.sleep(0.05)
-            big_job = asyncio.create_task(b.analyze("m", big))
-            await asyncio.sleep(0.01)
-            small_job = asyncio.create_task(b.analyze("m", ["a small request"]))
-            await asyncio.sleep(0.01)
-            gate.set()
-            return await first, await big_job, await small_job
-        finally:
-            await b.stop()
+    async def body(b):
+        first = asyncio.create_task(b.analyze("m", ["warm-up text"]))  # holds the worker at the gate
+        await asyncio.sleep(0.05)
+        big_job = asyncio.create_task(b.analyze("m", big))
+        await asyncio.sleep(0.01)
+        small_job = asyncio.create_task(b.analyze("m", ["a small request"]))
+        await asyncio.sleep(0.01)
+        gate.set()
+        return await first, await big_job, await small_job
 
-    _, big_result, small_result = run(main())
+    _, big_result, small_result = run(rec, body, max_batch_size=4, max_wait_ms=0)
     sizes = [len(items) for items, _ in rec.calls]
     assert sizes == [1, 4, 4, 3]  # the big request in pieces of <= 4 ...
     assert "a small request" in rec.calls[2][0]  # ... and the small one rides in the second piece, not last
@@ -106,16 +105,11 @@ def test_large_request_is_cut_and_small_ones_are_not_starved(analyzer):
 def test_label_sets_are_batched_separately(analyzer):
     rec = Recording(analyzer)
 
-    async def main():
-        b = MicroBatcher({"m": rec}, max_batch_size=64, max_wait_ms=100)
-        await b.start()
-        try:
-            return await asyncio.gather(b.analyze("m", TEXTS[:2], "ekman"), b.analyze("m", TEXTS[2:3]),
-                                        b.analyze("m", TEXTS[3:], "ekman"))
-        finally:
-            await b.stop()
+    async def body(b):
+        return await asyncio.gather(b.analyze("m", TEXTS[:2], "ekman"), b.analyze("m", TEXTS[2:3]),
+                                    b.analyze("m", TEXTS[3:], "ekman"))
 
-    e1, native, e2 = run(main())
+    e1, native, e2 = run(rec, body, max_batch_size=64, max_wait_ms=100)
     assert sorted((len(items), labels) for items, labels in rec.calls) == [(1, None), (4, "ekman")]
     assert e1.labelset.name == e2.labelset.name == "ekman" and native.labelset == analyzer.labelset
     same(e1, as_called(analyzer, rec, TEXTS[:2], "ekman"))
@@ -124,15 +118,10 @@ def test_label_sets_are_batched_separately(analyzer):
 
 
 def test_bad_items_stay_in_their_rows(analyzer):
-    async def main():
-        b = MicroBatcher({"m": analyzer}, max_wait_ms=50)
-        await b.start()
-        try:
-            return await asyncio.gather(b.analyze("m", ["fine text", ""]), b.analyze("m", ["   "]))
-        finally:
-            await b.stop()
+    async def body(b):
+        return await asyncio.gather(b.analyze("m", ["fine text", ""]), b.analyze("m", ["   "]))
 
-    r1, r2 = run(main())
+    r1, r2 = run(analyzer, body, max_wait_ms=50)
     assert r1.errors == [None, "empty text"] and r2.errors == ["text is only whitespace"]
     assert not np.isnan(r1.dist[0]).any() and np.isnan(r1.dist[1]).all()
 
@@ -140,17 +129,12 @@ def test_bad_items_stay_in_their_rows(analyzer):
 def test_a_failing_batch_fails_its_requests_and_the_batcher_goes_on(analyzer):
     rec = Recording(analyzer, fail_on="boom")
 
-    async def main():
-        b = MicroBatcher({"m": rec}, max_wait_ms=50)
-        await b.start()
-        try:
-            bad = await asyncio.gather(b.analyze("m", ["boom"]), b.analyze("m", ["ok"]), return_exceptions=True)
-            after = await b.analyze("m", ["still serving"])
-            return bad, after
-        finally:
-            await b.stop()
+    async def body(b):
+        bad = await asyncio.gather(b.analyze("m", ["boom"]), b.analyze("m", ["ok"]), return_exceptions=True)
+        after = await b.analyze("m", ["still serving"])
+        return bad, after
 
-    bad, after = run(main())
+    bad, after = run(rec, body, max_wait_ms=50)
     assert all(isinstance(x, RuntimeError) for x in bad)  # both shared the failed call
     assert after.errors == [None]
 
@@ -159,9 +143,7 @@ def test_full_queue_is_refused_and_stop_fails_waiting_requests(analyzer):
     gate = threading.Event()
     rec = Recording(analyzer, gate=gate)
 
-    async def main():
-        b = MicroBatcher({"m": rec}, max_batch_size=2, max_wait_ms=0, max_queue=3)
-        await b.start()
+    async def body(b):
         running = asyncio.create_task(b.analyze("m", ["a", "b"]))  # taken by the worker, held at the gate
         await asyncio.sleep(0.05)
         waiting = asyncio.create_task(b.analyze("m", ["c", "d", "e"]))  # fills the queue
@@ -171,11 +153,10 @@ def test_full_queue_is_refused_and_stop_fails_waiting_requests(analyzer):
         assert b.queued == 3
         gate.set()
         await running
-        stop = asyncio.create_task(b.stop())
-        await stop
+        await b.stop()  # stopping twice (here and by run) is fine
         return waiting
 
-    waiting = run(main())
+    waiting = run(rec, body, max_batch_size=2, max_wait_ms=0, max_queue=3)
     assert waiting.done()
     # the waiting request either got its answer before the stop or was told the service is shutting down
     assert waiting.exception() is None or isinstance(waiting.exception(), ServerBusy)
@@ -185,23 +166,18 @@ def test_cancelled_requests_are_dropped(analyzer):
     gate = threading.Event()
     rec = Recording(analyzer, gate=gate)
 
-    async def main():
-        b = MicroBatcher({"m": rec}, max_batch_size=8, max_wait_ms=0)
-        await b.start()
-        try:
-            first = asyncio.create_task(b.analyze("m", ["held"]))
-            await asyncio.sleep(0.05)
-            gone = asyncio.create_task(b.analyze("m", ["client went away"]))
-            kept = asyncio.create_task(b.analyze("m", ["client still here"]))
-            await asyncio.sleep(0.01)
-            gone.cancel()
-            gate.set()
-            await first
-            return await kept
-        finally:
-            await b.stop()
+    async def body(b):
+        first = asyncio.create_task(b.analyze("m", ["held"]))
+        await asyncio.sleep(0.05)
+        gone = asyncio.create_task(b.analyze("m", ["client went away"]))
+        kept = asyncio.create_task(b.analyze("m", ["client still here"]))
+        await asyncio.sleep(0.01)
+        gone.cancel()
+        gate.set()
+        await first
+        return await kept
 
-    kept = run(main())
+    kept = run(rec, body, max_batch_size=8, max_wait_ms=0)
     assert len(kept) == 1
     assert all("client went away" not in items for items, _ in rec.calls)
 
@@ -211,18 +187,13 @@ def test_workers_run_batches_at_once(analyzer):
     gate = threading.Event()
     rec = Recording(analyzer, gate=gate)
 
-    async def main():
-        b = MicroBatcher({"m": rec}, max_batch_size=1, max_wait_ms=0, workers=2)
-        await b.start()
-        try:
-            tasks = [asyncio.create_task(b.analyze("m", [t])) for t in TEXTS[:3]]
-            await asyncio.sleep(0.2)
-            in_model = len(rec.calls)  # both workers are held at the gate
-            gate.set()
-            await asyncio.gather(*tasks)
-            return in_model
-        finally:
-            await b.stop()
+    async def body(b):
+        tasks = [asyncio.create_task(b.analyze("m", [t])) for t in TEXTS[:3]]
+        await asyncio.sleep(0.2)
+        in_model = len(rec.calls)  # both workers are held at the gate
+        gate.set()
+        await asyncio.gather(*tasks)
+        return in_model
 
-    assert run(main()) == 2
+    assert run(rec, body, max_batch_size=1, max_wait_ms=0, workers=2) == 2
     assert len(rec.calls) == 3

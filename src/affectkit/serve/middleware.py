@@ -12,6 +12,7 @@ from typing import Callable
 from starlette.exceptions import HTTPException
 
 from affectkit.serve.auth import KeyStore, key_from_headers
+from affectkit.serve.settings import is_loopback
 
 ASGIApp = Callable  # (scope, receive, send) -> awaitable
 
@@ -106,7 +107,8 @@ class AccessMiddleware:
     """API keys and rate limits for the protected paths (``/v1/...`` and ``/metrics``).
 
     With no key store (auth off, which the service allows only on a loopback address) the rate limit is per
-    client address. The key's name (never the key) is put in ``scope["state"]["client"]`` for logging.
+    client address, and a request that came in on a non-loopback address is refused (403): a second guard for
+    an app built for 127.0.0.1 but run by hand on a public address. The key's name (never the key) is put in ``scope["state"]["client"]`` for logging.
     """
 
     def __init__(self, app: ASGIApp, keys: KeyStore | None, limiter: RateLimiter, on_reject=None) -> None:
@@ -131,6 +133,11 @@ class AccessMiddleware:
                           else "invalid API key")
                 return await send_json(send, 401, {"detail": detail}, [(b"www-authenticate", b"Bearer")])
         else:
+            local = (scope.get("server") or ("", 0))[0]
+            if not is_loopback(str(local)):  # the app was started with auth off but bound to a public address
+                self.on_reject("auth")
+                return await send_json(send, 403, {"detail": "this server has no API keys, so it answers only on "
+                                                             "a loopback address"})
             client = "addr:" + (scope.get("client") or ("unknown", 0))[0]
         wait = self.limiter.acquire(client)
         if wait > 0:
