@@ -96,6 +96,14 @@ def test_uploaded_table_matches_the_cli_on_the_same_file(client, spec, tmp_path)
         [None if pd.isna(x) else x for x in cli_rows["emotion_1"]]
 
 
+def test_upload_with_clashing_columns_needs_a_prefix(client):
+    files = {"file": ("in.csv", b"text,error\nI love it,none\n")}
+    clash = client.post("/v1/analyze/file", files=files, data={"format": "csv"})
+    assert clash.status_code == 422 and "already exist" in clash.json()["detail"]
+    ok = client.post("/v1/analyze/file", files=files, data={"format": "csv", "prefix": "ak_"})
+    assert ok.status_code == 200 and ok.text.splitlines()[0].startswith("text,error,ak_emotion_1,")
+
+
 def test_upload_errors(client):
     bad_col = client.post("/v1/analyze/file", files={"file": ("in.csv", b"id,body\n1,hello\n")})
     assert bad_col.status_code == 422 and "column 'text' not found" in bad_col.json()["detail"]

@@ -20,7 +20,7 @@ import uuid
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -197,7 +197,7 @@ def create_app(settings: ServeSettings | None = None, analyzers: dict[str, Analy
         try:
             result = await run_in_threadpool(analyze_frame, frame, queued, opts, read_errors)
         except AffectkitError as e:
-            raise HTTPException(422, str(e)) from None
+            raise HTTPException(422, str(e).replace("--prefix", "prefix")) from None
         folder = tempfile.mkdtemp(prefix="affectkit-serve-")
         path = Path(folder) / f"affectkit-results.{fmt}"
         await run_in_threadpool(write_frame, result, path, fmt)
@@ -231,8 +231,9 @@ def create_app(settings: ServeSettings | None = None, analyzers: dict[str, Analy
     async def analyze_file(file: UploadFile = File(..., description="CSV, TSV, JSONL, Parquet or text file."),
                            text_col: str = Form("text"), model: str | None = Form(None),
                            labels: str | None = Form(None), top_k: int = Form(3, ge=1, le=1000),
-                           vad_scale: str | None = Form(None),
-                           format: Literal["json", "csv", "jsonl"] = Form("json")):
+                           vad_scale: str | None = Form(None), format: OutputFormat = Form("json"),
+                           prefix: str = Form("", description="Prefix for the prediction columns of csv/jsonl "
+                                                              "output, for tables that already have such names.")):
         """Analyze the text column of an uploaded table; ``format=csv`` or ``jsonl`` returns the same file
         ``affectkit analyze`` writes (every input column plus the prediction columns)."""
         model, labels = resolve(model, labels, vad_scale)
@@ -263,7 +264,7 @@ def create_app(settings: ServeSettings | None = None, analyzers: dict[str, Analy
         check_size(items, "rows")
         if format != "json":
             opts = AnalyzeOptions(text_col=text_col, labels=labels, top_k=top_k, vad_scale=vad_scale,
-                                  batch_size=max(1, len(items)))
+                                  prefix=prefix, batch_size=max(1, len(items)))
             return await table(frame, model, opts, format, errors)
         batch = await predict_rows(model, items, labels, errors)
 
