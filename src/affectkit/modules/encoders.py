@@ -68,8 +68,9 @@ def _windows(n: int, body: int, stride: int):
 
 class OnnxTransformerEncoder:
     """A transformer encoder exported to ONNX (``model.onnx`` with ``input_ids``, ``attention_mask`` and
-    optionally ``token_type_ids``; output ``last_hidden_state``), mean-pooled over non-padding tokens, as in
-    sentence-transformers. Runs on onnxruntime; no torch."""
+    optionally ``token_type_ids``; output ``last_hidden_state``), mean-pooled over its tokens, as in
+    sentence-transformers. Runs on onnxruntime; no torch. ``threads`` (default: ``$AFFECTKIT_THREADS`` or the
+    CPU count) sequences run at once."""
 
     kind = "onnx-transformer"
 
@@ -79,7 +80,6 @@ class OnnxTransformerEncoder:
         self.config = cfg
         self.max_length = int(cfg.get("max_length", 128))
         self.stride = int(cfg.get("stride", 32))
-        self.batch_size = int(cfg.get("batch_size", 64))
         self.dim = int(cfg["dim"])
         self.tokenizer = _load_tokenizer(self.path)
         self.cls_id = self.tokenizer.token_to_id(cfg.get("cls_token", "[CLS]"))
@@ -87,16 +87,43 @@ class OnnxTransformerEncoder:
         self.pad_id = int(cfg.get("pad_id", 0))
         import onnxruntime as ort
 
+        # One sequence per session.run: an int8 model quantises activations dynamically with one scale per
+        # tensor, so batching texts together would make a text's scores depend on its neighbours. Running each
+        # sequence alone (no padding either) keeps every output a function of its own input; parallelism comes
+        # from running sequences on several threads at once, one intra-op thread each.
+        self.threads = threads or int(os.environ.get("AFFECTKIT_THREADS", 0)) or os.cpu_count() or 1
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        n = threads or int(os.environ.get("AFFECTKIT_THREADS", 0)) or os.cpu_count() or 1
-        opts.intra_op_num_threads = n
+        opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
         model_file = self.path / cfg.get("model_file", "model.onnx")
         if not model_file.exists():
             raise ModelFormatError(f"missing {model_file}")
         self.session = ort.InferenceSession(str(model_file), opts, providers=["CPUExecutionProvider"])
         self.input_names = {i.name for i in self.session.get_inputs()}
+        self._pool = None
+
+    def _run_one(self, ids: list[int]) -> np.ndarray:
+        arr = np.asarray(ids, dtype=np.int64)[None]
+        feed = {"input_ids": arr, "attention_mask": np.ones_like(arr)}
+        if "token_type_ids" in self.input_names:
+            feed["token_type_ids"] = np.zeros_like(arr)
+        return self.session.run(["last_hidden_state"], feed)[0][0]
+
+    def _run_all(self, seqs: list[list[int]]) -> list[np.ndarray]:
+        if self.threads <= 1 or len(seqs) < 2:
+            return [self._run_one(s) for s in seqs]
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="affectkit-onnx")
+        # longest first, so the threads finish together
+        order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
+        results = list(self._pool.map(self._run_one, (seqs[i] for i in order)))
+        out: list[np.ndarray] = [None] * len(seqs)  # type: ignore[list-item]
+        for i, r in zip(order, results):
+            out[i] = r
+        return out
 
     def encode(self, texts: list[str], with_tokens: bool = False) -> EncodedBatch:
         encs = self.tokenizer.encode_batch(texts, add_special_tokens=False)
@@ -110,28 +137,11 @@ class OnnxTransformerEncoder:
                 seg_ids.append([self.cls_id, *ids[a:b], self.sep_id])
                 seg_span.append((i, a, b))
                 owner.append(i)
-        m = len(seg_ids)
-        lengths = np.array([len(s) for s in seg_ids], dtype=np.int64)
-        pooled = np.empty((m, self.dim), dtype=np.float32)
-        states: list[np.ndarray] | None = [None] * m if with_tokens else None  # type: ignore[list-item]
-        order = np.argsort(lengths, kind="stable")
-        for b in range(0, m, self.batch_size):
-            idx = order[b : b + self.batch_size]
-            width = int(lengths[idx].max())
-            ids = np.full((len(idx), width), self.pad_id, dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            for r, j in enumerate(idx):
-                ids[r, : lengths[j]] = seg_ids[j]
-                mask[r, : lengths[j]] = 1
-            feed = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self.input_names:
-                feed["token_type_ids"] = np.zeros_like(ids)
-            hidden = self.session.run(["last_hidden_state"], feed)[0]
-            summed = (hidden * mask[:, :, None]).sum(axis=1)
-            pooled[idx] = summed / mask.sum(axis=1, keepdims=True)
-            if states is not None:
-                for r, j in enumerate(idx):
-                    states[j] = hidden[r, 1 : lengths[j] - 1]  # drop [CLS]/[SEP]: evidence is about words
+        lengths = np.array([len(x) for x in seg_ids], dtype=np.int64)
+        hidden = self._run_all(seg_ids)
+        pooled = np.stack([h.mean(axis=0) for h in hidden]).astype(np.float32) if hidden else np.zeros((0, self.dim), np.float32)
+        # drop [CLS]/[SEP] from the token states: evidence is about words
+        states = [h[1:-1] for h in hidden] if with_tokens else None
         offsets = words = None
         if with_tokens:
             offsets = [np.asarray(encs[i].offsets[a:b], dtype=np.int64).reshape(-1, 2) for i, a, b in seg_span]
