@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -17,12 +17,15 @@ EVAL_FIXTURES = Path(__file__).parent / "fixtures" / "eval"
 class FixedAnalyzer(Analyzer):
     """Answers from a table ``text -> outputs`` written by hand: ``dist`` (over ``labels``), optional ``scores``,
     ``vad`` (on -1..1), ``words`` (open-vocabulary emotion words) and ``cause``. Texts not in the table get a
-    uniform distribution and no other output. ``calls`` counts predict_batch calls; ``fail_after`` raises
-    KeyboardInterrupt on that call (to simulate an interrupted run)."""
+    uniform distribution and no other output, unless ``default(text)`` gives their outputs. ``calls`` counts
+    predict_batch calls; ``fail_after`` raises KeyboardInterrupt on the call after that many (to simulate an
+    interrupted run)."""
 
     def __init__(self, table: dict[str, dict[str, Any]], labels: str = "ekman", name: str = "fixed",
-                 thresholds: list[float] | None = None, fail_after: int | None = None) -> None:
+                 thresholds: list[float] | None = None, fail_after: int | None = None,
+                 default: Callable[[str], dict[str, Any]] | None = None) -> None:
         self.table = table
+        self.default = default
         self.labelset: LabelSet = get_labelset(labels)
         self.name = name
         self.thresholds = None if thresholds is None else np.asarray(thresholds, dtype=float)
@@ -35,7 +38,7 @@ class FixedAnalyzer(Analyzer):
             raise KeyboardInterrupt("simulated interruption")
         k = len(self.labelset)
         n = len(items)
-        rows = [self.table.get(t, {}) for t in items]
+        rows = [self.table.get(t) or (self.default(t) if self.default else {}) for t in items]
         dist = np.array([r.get("dist", [1.0 / k] * k) for r in rows], dtype=float)
         has_scores = any("scores" in r for r in rows)
         scores = np.array([r.get("scores", [0.0] * k) for r in rows], dtype=float) if has_scores else None

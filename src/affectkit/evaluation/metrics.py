@@ -115,7 +115,8 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bi
     corr = np.asarray(correct, dtype=np.float64)
     if len(conf) == 0:
         return math.nan
-    bins = np.clip(np.ceil(conf * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bins = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
     count = np.bincount(bins, minlength=n_bins)
     conf_sum = np.bincount(bins, weights=conf, minlength=n_bins)
     corr_sum = np.bincount(bins, weights=corr, minlength=n_bins)

@@ -453,7 +453,7 @@ def _assessment(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, se
                 sel = idx[member[idx]]
                 return f(gold[sel], pred[sel])
 
-            if len(parts) > 1:
+            if len(dims) * len(group_names) > 1:
                 fns[f"{name}.{metric}"] = part_fn
             per_part.append(part_fn)
         complete = len(parts) == len(dims) * len(group_names)
