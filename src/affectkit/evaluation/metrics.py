@@ -117,7 +117,7 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bi
         return math.nan
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     bins = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
-    count = np.bincount(bins, minlength=n_bins)
+    # |B_m| * |acc(B_m) - conf(B_m)| = |sum of correct - sum of confidence| within the bin
     conf_sum = np.bincount(bins, weights=conf, minlength=n_bins)
     corr_sum = np.bincount(bins, weights=corr, minlength=n_bins)
     return float(np.abs(corr_sum - conf_sum).sum() / len(conf))

@@ -119,6 +119,25 @@ def load_for_evaluation(spec: "str | Analyzer") -> Analyzer:
     return affectkit.load(spec)
 
 
+def json_safe(obj: Any) -> Any:
+    """``obj`` with NaN/inf floats as ``None`` and numpy scalars as Python numbers (strict JSON)."""
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -214,18 +233,11 @@ def _sample_rows(task: Task, data: TaskData, preds: PredictionArrays, scored: Sc
 
 
 def _write_jsonl(rows: list[dict[str, Any]], path: Path) -> None:
-    import numpy as np
-
-    def default(o: Any) -> Any:
-        if isinstance(o, np.generic):
-            return o.item()
-        raise TypeError(type(o).__name__)
-
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False, default=default) + "\n")
+            f.write(json.dumps(json_safe(r), ensure_ascii=False, allow_nan=False) + "\n")
     tmp.replace(path)
 
 
@@ -329,7 +341,7 @@ def evaluate(models: Sequence["ModelSpec | str | Analyzer"], tasks: Sequence[Tas
         progress.close()
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        payload = run.to_dict(options)
+        payload = json_safe(run.to_dict(options))
         tmp = out / "results.json.tmp"
         tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=False))
         tmp.replace(out / "results.json")

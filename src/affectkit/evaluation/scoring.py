@@ -269,8 +269,9 @@ def _gold_scalar(target: str, data: TaskData) -> tuple[np.ndarray, str | None]:
 
 def _pred_scalar(task: Task, target: str, data: TaskData, P: PredictionArrays, scale: str | None) -> np.ndarray:
     """The predicted value of ``target`` per row: VAD dimensions converted to the gold ``scale``; otherwise the
-    task's ``attribute`` (see :mod:`affectkit.ranking`; ``@emotion`` = the probability of each row's
-    ``meta['emotion']`` label), by default the target itself."""
+    task's ``attribute`` (see :mod:`affectkit.ranking`), by default the target itself. ``@emotion`` is the
+    score of each row's ``meta['emotion']`` label: the independent multi-label score when the analyzer gives one
+    (a distribution renormalised after mapping would inflate it on neutral texts), else its probability."""
     from affectkit.ranking import attribute_scores
 
     attribute = task.attribute or (target[6:] if target.startswith("label:") else target)
@@ -282,7 +283,8 @@ def _pred_scalar(task: Task, target: str, data: TaskData, P: PredictionArrays, s
         if (cols < 0).any():
             raise Unsupported(f"emotions {sorted({e for e, c in zip(emotions, cols) if c < 0})} are not labels of "
                               f"{P.labelset.name} (set labels: to a label set that has them)")
-        return P.dist[np.arange(len(cols)), cols]
+        source = P.scores if P.scores is not None else P.dist
+        return source[np.arange(len(cols)), cols]
     try:
         values = attribute_scores(P.to_batch(), attribute)
     except ValueError as e:

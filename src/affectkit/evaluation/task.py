@@ -226,7 +226,7 @@ def tasks_dir() -> Path:
 def shipped_tasks() -> dict[str, Task]:
     """Every shipped task by name, in file-name order."""
     out: dict[str, Task] = {}
-    for path in sorted(tasks_dir().glob("*.yaml")):
+    for path in sorted(tasks_dir().glob("*.yaml"), key=lambda p: p.stem):
         task = read_task(path)
         if task.name in out:
             raise InputError(f"two shipped task files define task {task.name!r}")
@@ -326,6 +326,8 @@ def _check_task_data(task: Task, ds: EmotionDataset) -> None:
     where = f"task {task.name!r} (dataset {ds.name})"
     if task.type in ("perception", "emotion_ranking") and ds.categories is None and ds.rankings is None:
         raise InputError(f"{where}: the dataset has no emotion labels")
+    if task.type == "description" and ds.words is None and ds.categories is None:
+        raise InputError(f"{where}: the dataset has neither emotion words nor labels")
     if task.type == "cause" and ds.causes is None:
         raise InputError(f"{where}: the dataset has no cause column")
     target = task.target or ""
