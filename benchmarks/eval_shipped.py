@@ -24,9 +24,9 @@ def main() -> None:
     ap.add_argument("--suite", default="shipped")
     args = ap.parse_args()
     tasks = select_tasks(suites=[args.suite])
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     run = evaluate([args.model], tasks, args.out, EvalOptions(n_boot=args.bootstrap, resume=False, progress=False))
-    wall = time.time() - t0
+    wall, cpu = time.time() - t0, time.process_time() - c0
     predicted = [r for r in run.results if r.get("seconds")]
     texts = sum(r["n"] for r in predicted)
     seconds = sum(r["seconds"] for r in predicted)
@@ -35,7 +35,8 @@ def main() -> None:
         print(f"  {r['task']:28s} {r['n']:6d} texts  {r['seconds']:7.1f} s  {r['texts_per_second']:7.1f} texts/s")
     print(f"{args.model}: {len(run.results)} model x task results, {texts} texts predicted in {seconds:.1f} s "
           f"({texts / seconds if seconds else 0:.0f} texts/s); wall-clock {wall:.1f} s, of which "
-          f"{wall - seconds:.1f} s loading data, scoring ({args.bootstrap} bootstrap resamples) and writing reports")
+          f"{wall - seconds:.1f} s loading data, scoring ({args.bootstrap} bootstrap resamples) and writing reports; "
+          f"process CPU time {cpu:.1f} s (a shared machine: compare CPU time with wall-clock)")
 
 
 if __name__ == "__main__":

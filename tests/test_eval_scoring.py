@@ -347,3 +347,19 @@ def test_failed_rows_count_as_wrong_and_are_reported():
     assert preds.errors[1] == "text is only whitespace"
     assert values(scored)["accuracy"] == pytest.approx(0.5)
     assert any("no prediction" in n for n in scored.notes)
+
+
+def test_resampled_ece_equals_the_reference_on_the_resampled_pairs():
+    from affectkit.evaluation import metrics as M
+    from affectkit.evaluation.scoring import _ece_fn
+
+    rng = np.random.default_rng(4)
+    conf = rng.random((50, 3))
+    conf[7] = np.nan  # a row without prediction
+    correct = rng.random((50, 3)) < 0.4
+    fn = _ece_fn(conf, correct, 15)
+    for _ in range(5):
+        idx = rng.integers(0, 50, 50)
+        c, y = conf[idx].ravel(), correct[idx].ravel().astype(float)
+        ok = ~np.isnan(c)
+        assert fn(idx) == pytest.approx(M.expected_calibration_error(c[ok], y[ok], 15))

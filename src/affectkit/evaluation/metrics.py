@@ -108,6 +108,12 @@ def confusion_matrix(gold: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:
     return np.bincount(gold[ok] * k + pred[ok], minlength=k * k).reshape(k, k)
 
 
+def calibration_bins(confidence: np.ndarray, n_bins: int) -> np.ndarray:
+    """The bin of each confidence among ``n_bins`` equal-width bins ((m-1)/M, m/M]; 0 goes to the first."""
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    return np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
+
+
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
     """ECE (Naeini et al. 2015; Guo et al. 2017): sum over equal-width confidence bins ((m-1)/M, m/M] of
     |B_m|/n * |accuracy(B_m) - mean confidence(B_m)|. Confidence 0 falls in the first bin."""
@@ -115,8 +121,7 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bi
     corr = np.asarray(correct, dtype=np.float64)
     if len(conf) == 0:
         return math.nan
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    bins = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
+    bins = calibration_bins(conf, n_bins)
     # |B_m| * |acc(B_m) - conf(B_m)| = |sum of correct - sum of confidence| within the bin
     conf_sum = np.bincount(bins, weights=conf, minlength=n_bins)
     corr_sum = np.bincount(bins, weights=corr, minlength=n_bins)

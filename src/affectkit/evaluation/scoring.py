@@ -88,11 +88,25 @@ def _argmax(dist: np.ndarray) -> np.ndarray:
 
 
 def _ece_fn(conf: np.ndarray, correct: np.ndarray, n_bins: int) -> StatFn:
+    """ECE over the (confidence, correct) pairs of the rows in ``idx``; ``conf`` is ``(n,)`` or ``(n, k)`` (k
+    pairs per row, NaN = no prediction). Bins do not change under resampling, so per-row bin sums are computed
+    once and a resample costs one weighted sum (the same value as :func:`metrics.expected_calibration_error` on
+    the resampled pairs)."""
+    n = len(conf)
+    conf = np.asarray(conf, dtype=np.float64).reshape(n, -1)
+    correct = np.asarray(correct, dtype=np.float64).reshape(n, -1)
     ok = ~np.isnan(conf)
+    bins = M.calibration_bins(np.nan_to_num(conf), n_bins)
+    rows = np.broadcast_to(np.arange(n)[:, None], conf.shape)
+    conf_sums, corr_sums = np.zeros((n, n_bins)), np.zeros((n, n_bins))
+    np.add.at(conf_sums, (rows[ok], bins[ok]), conf[ok])
+    np.add.at(corr_sums, (rows[ok], bins[ok]), correct[ok])
+    pairs = ok.sum(axis=1).astype(np.float64)
 
     def fn(idx: np.ndarray) -> float:
-        sel = idx[ok[idx]]
-        return M.expected_calibration_error(conf[sel], correct[sel], n_bins)
+        w = np.bincount(idx, minlength=n).astype(np.float64)
+        total = w @ pairs
+        return float(np.abs(w @ corr_sums - w @ conf_sums).sum() / total) if total else math.nan
 
     return fn
 
@@ -195,8 +209,7 @@ def _perception_multi(task: Task, data: TaskData, P: PredictionArrays, n_boot: i
     Pm[failed] = False
     dist = P.dist
     score = P.scores if P.scores is not None else P.dist
-    conf = np.where(failed[:, None], np.nan, score).ravel()
-    hits = G.ravel().astype(float)
+    conf = np.where(failed[:, None], np.nan, score)
     fns: dict[str, StatFn] = {}
     for name in task.metrics:
         if name == "jaccard":
@@ -204,8 +217,7 @@ def _perception_multi(task: Task, data: TaskData, P: PredictionArrays, n_boot: i
         elif name == "exact_match":
             fns[name] = lambda idx: M.exact_match(G[idx], Pm[idx])
         elif name == "ece":  # marginal calibration of every (row, label) score
-            flat = _ece_fn(conf, hits, task.options["n_bins"])
-            fns[name] = lambda idx, flat=flat: flat((idx[:, None] * k + np.arange(k)).ravel())
+            fns[name] = _ece_fn(conf, G, task.options["n_bins"])
         else:
             fns[name] = _single_metric(name, None, None, G, Pm, dist, None, 0)
     scored = Scored(_stats(fns, len(ds), n_boot, seed), task.headline, len(ds), [], _label_table(labels, G, Pm))
