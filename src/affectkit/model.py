@@ -94,6 +94,9 @@ class AffectModel(Analyzer):
             return self.category_heads[labels.name]
         return self.category_heads[self.labelset.name]
 
+    def native_labelset(self, labels: LabelSet | None = None) -> LabelSet:
+        return self.head_for(labels).labelset
+
     def encode(self, texts: list[str], with_tokens: bool = False) -> EncodedBatch:
         return self.encoder.encode(texts, with_tokens=with_tokens)
 

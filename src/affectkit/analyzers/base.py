@@ -40,6 +40,12 @@ class Analyzer(ABC):
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "modality": self.modality, "labelset": self.labelset.name}
 
+    def native_labelset(self, labels: LabelSet | None = None) -> LabelSet:
+        """The label set :meth:`predict_batch` answers in when asked for ``labels`` (answers in other label sets
+        are mapped afterwards). An analyzer with a head per label set returns that head's set; one that can
+        answer in any label set (an LLM told the labels) should return ``labels``."""
+        return self.labelset
+
     # -- provided ----------------------------------------------------------------------------------------------------
     def analyze_batch(self, items: Sequence[Any], labels: "str | LabelSet | None" = None) -> BatchPrediction:
         """Predictions for ``items`` in order, one row per item; bad items carry an error instead."""

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from affectkit.cli.app import app, setup_logging
+
+
+@app.command("eval")
+def eval_command(
+    model: Optional[List[str]] = typer.Option(None, "--model", "-m", help="Model to evaluate (repeatable): default, fast, a model folder, lexicon:PATH, hf:ID, llm:... Default: default."),
+    task: Optional[List[str]] = typer.Option(None, "--task", "-t", help="Task name or task file (YAML), repeatable."),
+    suite: Optional[List[str]] = typer.Option(None, "--suite", "-s", help="Task suite (a tag of the shipped tasks, e.g. shipped; all = every shipped task), repeatable."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Folder for results.json, leaderboards, per-sample predictions and the resumable cache."),
+    baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Add the baseline analyzers that are installed (VADER; text2emotion is reported as unavailable offline)."),
+    lexicon: Optional[List[str]] = typer.Option(None, "--lexicon", help="An NRC-style lexicon file to add as a baseline (repeatable)."),
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples for the confidence intervals (0 = none)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Score at most this many rows per task (a seeded random sample; quick runs)."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Reuse finished predictions and continue interrupted ones."),
+    chunk_size: int = typer.Option(1024, "--chunk-size", min=1, help="Texts per chunk (the unit of caching and resume)."),
+    batch_size: int = typer.Option(256, "--batch-size", min=1, help="Texts per model call."),
+    list_tasks: bool = typer.Option(False, "--list-tasks", help="List the shipped tasks and exit."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+) -> None:
+    """Evaluate models on emotion tasks declared as data; write results.json, per-sample predictions and
+    Markdown/HTML leaderboards with confidence intervals."""
+    setup_logging(quiet)
+    from affectkit.errors import InputError
+    from affectkit.evaluation.task import select_tasks, shipped_tasks
+
+    if list_tasks:
+        for t in shipped_tasks().values():
+            d = t.dataset
+            print(f"{t.name:28s} {t.kind:28s} {d.loader + '/' + d.split:26s} {t.headline:17s} {','.join(t.tags)}")
+        return
+    if output is None:
+        raise InputError("name an output folder with -o DIR")
+    from affectkit.evaluation import baselines as baseline_models
+    from affectkit.evaluation.report import leaderboard_rows
+    from affectkit.evaluation.runner import EvalOptions, ModelSpec, evaluate
+
+    tasks = select_tasks(list(task or []), list(suite or []))
+    models = [ModelSpec(m) for m in (model or ["default"])]
+    if baselines:
+        models += [ModelSpec(b, baseline=True) for b in baseline_models.BASELINES]
+    models += [ModelSpec(f"lexicon:{p}", baseline=True) for p in (lexicon or [])]
+    options = EvalOptions(n_boot=bootstrap, seed=seed, resume=resume, progress=not quiet, chunk_size=chunk_size,
+                          batch_size=batch_size, limit=limit)
+    run = evaluate(models, tasks, output, options)
+    if quiet:
+        return
+    payload = run.to_dict(options)
+    for m in payload["models"]:
+        if m["status"] != "ok":
+            print(f"model {m['name']} skipped: {m['reason']}", file=sys.stderr)
+    rows = leaderboard_rows(payload)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print(f"wrote {output / 'results.json'}, {output / 'leaderboard.md'}, {output / 'leaderboard.html'}",
+          file=sys.stderr)

@@ -1,0 +1,378 @@
+"""The evaluation job: every model on every task, with cached, resumable predictions and separate scoring.
+
+    OUT/
+      results.json                      every figure, with its confidence interval, per model x task
+      leaderboard.md, leaderboard.html  the comparison tables (per-label tables, confusion matrices, intervals)
+      predictions/MODEL/TASK.jsonl      per-sample gold, prediction and score
+      plots/MODEL__TASK.png             confusion matrices
+      cache/MODEL/...jsonl              raw prediction records, one part file per chunk while running
+
+Predictions are computed chunk by chunk with :func:`affectkit.evaluation.predict.predict_chunk` and written as
+atomic part files (:class:`affectkit.tabular.PartWriter`), so an interrupted run resumes where it stopped; tasks
+over the same rows and label set share one set of predictions per model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from affectkit.analyzers.base import Analyzer
+from affectkit.datasets import EmotionDataset
+from affectkit.errors import AffectkitError
+from affectkit.evaluation.predict import (RECORD_VERSION, LabelPlan, PredictionArrays, Unsupported, plan_labels,
+                                          predict_chunk)
+from affectkit.evaluation.scoring import Scored, score_task
+from affectkit.evaluation.task import Task, TaskData, load_dataset_for, task_data
+from affectkit.tabular import PartWriter
+from affectkit.tabular.writers import fingerprint_file
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelSpec:
+    """A model to evaluate: an ``affectkit.load`` spec or an analyzer object. A ``baseline`` that cannot be
+    loaded is skipped with its reason; any other model that cannot be loaded fails the job."""
+
+    spec: "str | Analyzer"
+    baseline: bool = False
+    label: str | None = None
+
+    @property
+    def name(self) -> str:
+        if self.label:
+            return self.label
+        return self.spec if isinstance(self.spec, str) else self.spec.name
+
+
+@dataclass
+class EvalOptions:
+    n_boot: int = 1000
+    seed: int = 0
+    resume: bool = True
+    progress: bool = True
+    chunk_size: int = 1024
+    batch_size: int = 256
+    limit: int | None = None
+
+
+@dataclass
+class EvalRun:
+    """What :func:`evaluate` produced (also written to ``results.json``)."""
+
+    results: list[dict[str, Any]] = field(default_factory=list)
+    models: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    out_dir: Path | None = None
+
+    def to_dict(self, options: EvalOptions) -> dict[str, Any]:
+        from affectkit import __version__
+
+        return {"affectkit_version": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "command": " ".join(sys.argv) if sys.argv else None,
+                "bootstrap": {"resamples": options.n_boot, "seed": options.seed, "level": 0.95},
+                "models": self.models, "tasks": self.tasks, "results": self.results}
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a model spec or task name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_")[:80] or "model"
+
+
+def _model_fingerprint(spec: str, analyzer: Analyzer) -> list[Any]:
+    """Size/mtime/hash of the files behind a model (its folder, lexicon files), so a changed model is noticed."""
+    paths: list[Path] = []
+    info_path = analyzer.info().get("path")
+    if info_path:
+        paths.append(Path(info_path))
+    _, sep, arg = spec.partition(":")
+    if sep:
+        paths.extend(Path(a) for a in arg.split(",") if a and Path(a).exists())
+    out: list[Any] = []
+    for p in paths:
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+        out.extend({"file": str(f), "size": f.stat().st_size, "mtime_ns": f.stat().st_mtime_ns} if p.is_dir()
+                   else fingerprint_file(f) for f in files)
+    return out
+
+
+def load_for_evaluation(spec: "str | Analyzer") -> Analyzer:
+    """``affectkit.load(spec)``; affectkit model folders are loaded without evidence spans, which no task
+    scores and which cost about a fifth of the model's time."""
+    import affectkit
+    from affectkit.analyzers import shipped_models
+    from affectkit.model import CONFIG_FILE
+
+    if isinstance(spec, str) and (spec in shipped_models() or (Path(spec) / CONFIG_FILE).is_file()):
+        return affectkit.load(spec, evidence=False)
+    return affectkit.load(spec)
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with NaN/inf floats as ``None`` and numpy scalars as Python numbers (strict JSON)."""
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, unit="text", unit_scale=True, disable=not enabled, file=sys.stderr,
+                        dynamic_ncols=True, desc="eval")
+
+    def update(self, n: int, what: str | None = None) -> None:
+        if what:
+            self.bar.set_postfix_str(what, refresh=False)
+        self.bar.update(n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def cached_predictions(analyzer: Analyzer, model_key: str, plan: LabelPlan, texts: Sequence[Any], cache_dir: Path,
+                       identity: dict[str, Any], options: EvalOptions, progress: _Progress | None = None,
+                       ) -> tuple[list[dict[str, Any]], float | None]:
+    """Prediction records for ``texts``, from the cache when a finished run with the same identity exists,
+    else computed chunk by chunk into resumable part files. Returns (records, seconds computing or None)."""
+    ident_hash = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    path = cache_dir / slug(model_key) / f"{ident_hash}.jsonl"
+    meta = path.with_suffix(".json")
+    n = len(texts)
+    if options.resume and path.exists() and meta.exists():
+        if json.loads(meta.read_text()).get("identity") == json.loads(json.dumps(identity, default=str)):
+            if progress:
+                progress.update(n)
+            return _read_jsonl(path), None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = PartWriter(path, "jsonl", json.loads(json.dumps(identity, default=str)), resume=options.resume)
+    t0 = time.time()
+    computed = 0
+    for ci, start in enumerate(range(0, n, options.chunk_size)):
+        chunk = list(texts[start : start + options.chunk_size])
+        if writer.has(ci):
+            if progress:
+                progress.update(len(chunk))
+            continue
+        records = predict_chunk(analyzer, chunk, plan=plan, batch_size=options.batch_size)
+        writer.write(ci, pd.DataFrame.from_records(records))
+        computed += len(chunk)
+        if progress:
+            progress.update(len(chunk))
+    if n == 0:
+        path.write_text("")
+    else:
+        writer.finish()
+    meta.write_text(json.dumps({"identity": identity}, default=str, indent=1))
+    return _read_jsonl(path), (time.time() - t0) if computed else None
+
+
+def mapping_report(plan: LabelPlan, preds: PredictionArrays, data: TaskData) -> dict[str, Any] | None:
+    """How the model's labels reached the task's: the route and citations, model labels with no counterpart
+    (and how many rows had one as their top label, and the probability mass dropped), and task labels no model
+    label reaches (and how many gold rows carry one)."""
+    if not plan.hops:
+        return None
+    rep = plan.describe()
+    unmapped = set(rep["unmapped_model_labels"])
+    rep["rows_with_unmapped_top_label"] = sum(1 for t in preds.native_top if t in unmapped)
+    kept = preds.kept_mass[~preds.failed]
+    rep["mean_probability_dropped"] = round(float(1 - kept.mean()), 6) if len(kept) else None
+    unreachable = rep["unreachable_task_labels"]
+    ds = data.dataset
+    if unreachable and ds.categories is not None and ds.labelset == plan.output:
+        cols = [ds.labelset.index(lab) for lab in unreachable]
+        rep["gold_rows_with_unreachable_label"] = int(ds.label_sets()[:, cols].any(axis=1).sum())
+    return rep
+
+
+def _sample_rows(task: Task, data: TaskData, preds: PredictionArrays, scored: Scored) -> list[dict[str, Any]]:
+    ds = data.dataset
+    ids = ds.meta.get("id")
+    if task.type == "pairwise":
+        return [{**s, "text_a": ds.texts[s["a"]], "text_b": ds.texts[s["b"]]} for s in scored.samples]
+    rows = []
+    for i, s in enumerate(scored.samples):
+        row = {"row": i}
+        if ids is not None:
+            row["id"] = ids[i]
+        row["text"] = ds.texts[i]
+        row.update(s)
+        row["error"] = preds.errors[i]
+        rows.append(row)
+    return rows
+
+
+def _write_jsonl(rows: list[dict[str, Any]], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(json_safe(r), ensure_ascii=False, allow_nan=False) + "\n")
+    tmp.replace(path)
+
+
+def _headline(task: Task, scored: Scored) -> dict[str, Any]:
+    m = scored.metrics.get(task.headline, {"value": None, "ci": None})
+    return {"metric": task.headline, "value": m["value"], "ci": m["ci"]}
+
+
+def evaluate(models: Sequence["ModelSpec | str | Analyzer"], tasks: Sequence[Task], out_dir: str | Path | None,
+             options: EvalOptions | None = None) -> EvalRun:
+    """Run every model on every task, score, and (with ``out_dir``) write results, per-sample predictions and
+    the leaderboards. Returns the :class:`EvalRun`."""
+    from affectkit.evaluation import report
+
+    options = options or EvalOptions()
+    out = Path(out_dir) if out_dir is not None else None
+    cache_dir = (out / "cache") if out is not None else None
+    entries = [m if isinstance(m, ModelSpec) else ModelSpec(m) for m in models]
+    run = EvalRun(out_dir=out)
+
+    # the data, loaded once per dataset spec
+    datasets: dict[str, EmotionDataset | Exception] = {}
+    prepared: list[tuple[Task, TaskData | None, str | None]] = []
+    for task in tasks:
+        if options.limit is not None and (task.dataset.sample is None or task.dataset.sample > options.limit):
+            task = replace(task, dataset=replace(task.dataset, sample=options.limit))
+        key = task.dataset.key()
+        if key not in datasets:
+            try:
+                datasets[key] = load_dataset_for(task.dataset)
+            except (AffectkitError, OSError) as e:
+                datasets[key] = e
+        ds = datasets[key]
+        if isinstance(ds, Exception):
+            prepared.append((task, None, f"data not available: {ds}"))
+            run.tasks.append({**task.to_dict(), "status": "skipped", "reason": str(ds)})
+            continue
+        try:
+            data = task_data(task, ds)
+        except AffectkitError as e:
+            prepared.append((task, None, str(e)))
+            run.tasks.append({**task.to_dict(), "status": "skipped", "reason": str(e)})
+            continue
+        prepared.append((task, data, None))
+        run.tasks.append({**task.to_dict(), "status": "ok", "rows": len(data.dataset),
+                          "dataset_sha256": ds.fingerprint(), "license": ds.license,
+                          "gold_mapping": data.gold_mapping_report()})
+
+    # predictions per model x (rows, label set), shared by the tasks that need the same ones
+    keys: dict[str, int] = {}
+    for task, data, _ in prepared:
+        if data is not None:
+            keys.setdefault(task.prediction_key(), len(data.dataset))
+    progress = _Progress(sum(keys.values()) * len(entries), options.progress)
+    try:
+        for entry in entries:
+            try:
+                analyzer = load_for_evaluation(entry.spec)
+            except Exception as e:
+                if not entry.baseline:
+                    raise
+                run.models.append({"name": entry.name, "status": "skipped", "reason": str(e)})
+                progress.update(sum(keys.values()))
+                continue
+            info = analyzer.info()
+            run.models.append({"name": entry.name, "status": "ok", "info": info, "baseline": entry.baseline})
+            model_files = _model_fingerprint(entry.name, analyzer)
+            done: dict[str, tuple[list[dict[str, Any]], float | None, LabelPlan]] = {}
+            for task, data, reason in prepared:
+                result: dict[str, Any] = {"model": entry.name, "task": task.name, "type": task.kind}
+                if data is None:
+                    run.results.append({**result, "status": "skipped", "reason": reason})
+                    continue
+                try:
+                    plan = plan_labels(analyzer, task.labels, task.via)
+                except Unsupported as e:
+                    run.results.append({**result, "status": "skipped", "reason": str(e)})
+                    if task.prediction_key() not in done:
+                        done[task.prediction_key()] = ([], None, None)  # type: ignore[assignment]
+                        progress.update(len(data.dataset))
+                    continue
+                pkey = task.prediction_key()
+                if pkey not in done or not done[pkey][0]:
+                    identity = {"format": RECORD_VERSION, "model": info, "model_files": model_files,
+                                "data": task.dataset.key(), "data_sha256": data.dataset.fingerprint(),
+                                "rows": len(data.dataset), "plan": plan.describe(), "chunk_size": options.chunk_size}
+                    progress.update(0, f"{entry.name} / {task.name}")
+                    if cache_dir is not None:
+                        records, seconds = cached_predictions(analyzer, entry.name, plan, data.dataset.texts,
+                                                              cache_dir, identity, options, progress)
+                    else:
+                        t0 = time.time()
+                        records = predict_chunk(analyzer, data.dataset.texts, plan=plan,
+                                                batch_size=options.batch_size)
+                        seconds = time.time() - t0
+                        progress.update(len(records))
+                    done[pkey] = (records, seconds, plan)
+                records, seconds, _ = done[pkey]
+                run.results.append(_score_one(task, data, plan, records, seconds, result, options, out))
+    finally:
+        progress.close()
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        payload = json_safe(run.to_dict(options))
+        tmp = out / "results.json.tmp"
+        tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=False))
+        tmp.replace(out / "results.json")
+        report.write_markdown(payload, out / "leaderboard.md")
+        report.write_html(payload, out / "leaderboard.html")
+    return run
+
+
+def _score_one(task: Task, data: TaskData, plan: LabelPlan, records: list[dict[str, Any]], seconds: float | None,
+               result: dict[str, Any], options: EvalOptions, out: Path | None) -> dict[str, Any]:
+    from affectkit.evaluation import report
+
+    preds = PredictionArrays.from_records(records, plan.output)
+    try:
+        scored = score_task(task, data, preds, options.n_boot, options.seed)
+    except Unsupported as e:
+        return {**result, "status": "skipped", "reason": str(e)}
+    n = len(data.dataset)
+    result.update({"status": "ok", "headline": _headline(task, scored), "metrics": scored.metrics,
+                   "n": n, "n_scored": scored.n_scored, "n_errors": int(sum(e is not None for e in preds.errors)),
+                   "per_label": scored.per_label, "confusion": scored.confusion,
+                   "mapping": mapping_report(plan, preds, data), "gold_mapping": data.gold_mapping_report(),
+                   "notes": scored.notes, "details": scored.details,
+                   "seconds": None if seconds is None else round(seconds, 2),
+                   "texts_per_second": None if not seconds else round(n / seconds, 1)})
+    if out is not None:
+        rel = Path("predictions") / slug(result["model"]) / f"{slug(task.name)}.jsonl"
+        _write_jsonl(_sample_rows(task, data, preds, scored), out / rel)
+        result["predictions"] = str(rel)
+        if scored.confusion is not None:
+            prel = Path("plots") / f"{slug(result['model'])}__{slug(task.name)}.png"
+            report.plot_confusion(scored.confusion, out / prel, f"{result['model']} on {task.name}")
+            result["plot"] = str(prel)
+    return result

@@ -1,0 +1,567 @@
+"""Scoring one task from prediction records: metrics with bootstrap confidence intervals, per-label tables,
+confusion matrices and per-sample rows. Nothing here runs a model.
+
+Rows whose prediction failed count as wrong for label metrics (no label predicted) and are left out of
+correlations; their number is reported. Every headline figure carries a percentile bootstrap interval over the
+task's units (rows, pairs or item lists).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from affectkit.evaluation import metrics as M
+from affectkit.evaluation.predict import PredictionArrays, Unsupported
+from affectkit.evaluation.task import Task, TaskData
+from affectkit.vad import CANONICAL, DIMENSIONS, convert
+
+StatFn = Callable[[np.ndarray], float]
+
+
+@dataclass
+class Scored:
+    """The outcome of scoring one task: ``metrics`` maps a name to ``{"value", "ci"}``."""
+
+    metrics: dict[str, dict[str, Any]]
+    headline: str
+    n_scored: int
+    samples: list[dict[str, Any]]
+    per_label: list[dict[str, Any]] | None = None
+    confusion: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _k(name: str) -> float:
+    m = re.search(r"(\d+(?:\.\d+)?)", name)
+    assert m, name
+    return float(m.group(1))
+
+
+def _stats(fns: dict[str, StatFn], n: int, n_boot: int, seed: int) -> dict[str, dict[str, Any]]:
+    """Each statistic on all ``n`` units plus its bootstrap interval (the same resamples for every metric)."""
+    all_idx = np.arange(n)
+    out = {}
+    for name, fn in fns.items():
+        value = fn(all_idx) if n else math.nan
+        ci = M.bootstrap_ci(fn, n, n_boot, seed) if n_boot else None
+        out[name] = {"value": None if value is None or math.isnan(value) else float(value),
+                     "ci": None if ci is None or math.isnan(ci[0]) else [float(ci[0]), float(ci[1])]}
+    return out
+
+
+def _names(labels: tuple[str, ...], idx: int) -> str | None:
+    return labels[idx] if idx >= 0 else None
+
+
+def score_task(task: Task, data: TaskData, preds: PredictionArrays, n_boot: int = 1000, seed: int = 0) -> Scored:
+    """Score ``preds`` (one record per row of ``data``) on ``task``. Raises :class:`Unsupported` when the
+    predictions lack what the task needs (e.g. no VAD for an assessment task)."""
+    if len(preds) != len(data.dataset):
+        raise ValueError(f"{len(preds)} predictions for {len(data.dataset)} rows")
+    scorer = {"perception": _perception, "emotion_ranking": _emotion_ranking, "item_ranking": _item_ranking,
+              "assessment": _assessment, "description": _description, "pairwise": _pairwise,
+              "cause": _cause}[task.type]
+    scored = scorer(task, data, preds, n_boot, seed)
+    n_err = int(sum(e is not None for e in preds.errors))
+    if n_err:
+        scored.notes.append(f"{n_err} of {len(preds)} rows have no prediction (errors); they count as wrong for "
+                            "label metrics and are left out of correlations")
+    return scored
+
+
+# -- perception -------------------------------------------------------------------------------------------------
+def _perception(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
+    if task.mode == "multi-label":
+        return _perception_multi(task, data, P, n_boot, seed)
+    return _perception_single(task, data, P, n_boot, seed)
+
+
+def _argmax(dist: np.ndarray) -> np.ndarray:
+    failed = np.isnan(dist).any(axis=1)
+    return np.where(failed, -1, np.nan_to_num(dist, nan=-np.inf).argmax(axis=1))
+
+
+def _ece_fn(conf: np.ndarray, correct: np.ndarray, n_bins: int) -> StatFn:
+    """ECE over the (confidence, correct) pairs of the rows in ``idx``; ``conf`` is ``(n,)`` or ``(n, k)`` (k
+    pairs per row, NaN = no prediction). Bins do not change under resampling, so per-row bin sums are computed
+    once and a resample costs one weighted sum (the same value as :func:`metrics.expected_calibration_error` on
+    the resampled pairs)."""
+    n = len(conf)
+    conf = np.asarray(conf, dtype=np.float64).reshape(n, -1)
+    correct = np.asarray(correct, dtype=np.float64).reshape(n, -1)
+    ok = ~np.isnan(conf)
+    bins = M.calibration_bins(np.nan_to_num(conf), n_bins)
+    rows = np.broadcast_to(np.arange(n)[:, None], conf.shape)
+    conf_sums, corr_sums = np.zeros((n, n_bins)), np.zeros((n, n_bins))
+    np.add.at(conf_sums, (rows[ok], bins[ok]), conf[ok])
+    np.add.at(corr_sums, (rows[ok], bins[ok]), correct[ok])
+    pairs = ok.sum(axis=1).astype(np.float64)
+
+    def fn(idx: np.ndarray) -> float:
+        w = np.bincount(idx, minlength=n).astype(np.float64)
+        total = w @ pairs
+        return float(np.abs(w @ corr_sums - w @ conf_sums).sum() / total) if total else math.nan
+
+    return fn
+
+
+def _label_table(labels: tuple[str, ...], gold: np.ndarray, pred: np.ndarray) -> list[dict[str, Any]]:
+    prf = M.per_label_prf(gold, pred)
+    predicted = np.asarray(pred, dtype=bool).sum(axis=0)
+    return [{"label": lab, "precision": float(prf["precision"][j]), "recall": float(prf["recall"][j]),
+             "f1": float(prf["f1"][j]), "support": int(prf["support"][j]), "predicted": int(predicted[j])}
+            for j, lab in enumerate(labels)]
+
+
+def _perception_single(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
+    ds, labels = data.dataset, P.labelset.labels
+    k = len(labels)
+    gold_all = ds.single_labels(task.options["aggregation"])
+    keep = np.flatnonzero(gold_all >= 0)
+    if task.mode == "multiple-choice":
+        return _multiple_choice(task, data, P, gold_all, keep, n_boot, seed)
+    pred_all = _argmax(P.dist)
+    g, p, dist = gold_all[keep], pred_all[keep], P.dist[keep]
+    G, Pm = M.onehot(g, k), M.onehot(p, k)
+    conf = np.where(p >= 0, np.nanmax(np.where(np.isnan(dist), -np.inf, dist), axis=1), np.nan)
+    fns: dict[str, StatFn] = {}
+    for name in task.metrics:
+        fns[name] = _single_metric(name, g, p, G, Pm, dist, conf, task.options["n_bins"])
+    scored = Scored(_stats(fns, len(keep), n_boot, seed), task.headline, len(keep), [],
+                    _label_table(labels, G, Pm))
+    cm = M.confusion_matrix(g, p, k)
+    scored.confusion = {"labels": list(labels), "matrix": cm.tolist()}
+    dropped = len(ds) - len(keep)
+    if dropped:
+        scored.notes.append(f"{dropped} rows have no single gold label under the {task.options['aggregation']} "
+                            "rule (ties or several labels) and are not scored")
+    order = np.argsort(-np.nan_to_num(P.dist, nan=-np.inf), axis=1, kind="stable")[:, :3]
+    for i in range(len(ds)):
+        ok = not np.isnan(P.dist[i]).any()
+        scored.samples.append({
+            "gold": _names(labels, int(gold_all[i])), "pred": _names(labels, int(pred_all[i])),
+            "confidence": float(P.dist[i, pred_all[i]]) if ok else None,
+            "top3": [labels[j] for j in order[i]] if ok else None,
+            "correct": None if gold_all[i] < 0 else bool(gold_all[i] == pred_all[i])})
+    return scored
+
+
+def _single_metric(name: str, g, p, G, Pm, dist, conf, n_bins: int) -> StatFn:
+    if name == "accuracy":
+        return lambda idx: M.accuracy(g[idx], p[idx])
+    if name.endswith("_f1"):
+        avg = name[: -len("_f1")]
+        return lambda idx: M.f1_score(G[idx], Pm[idx], avg)
+    if name.startswith(("top", "best")):
+        kk = int(_k(name))
+        return lambda idx: M.topk_accuracy(G[idx], dist[idx], kk)
+    if name == "ece":
+        return _ece_fn(conf, (g == p).astype(float), n_bins)
+    raise ValueError(name)  # pragma: no cover - validated by parse_task
+
+
+def _multiple_choice(task: Task, data: TaskData, P: PredictionArrays, gold_all: np.ndarray, keep: np.ndarray,
+                     n_boot: int, seed: int) -> Scored:
+    """Multiple choice (EEmo-Bench perception): the answer is the option with the highest probability. Options
+    come from the dataset, else the gold label plus ``n_options - 1`` distractors drawn with ``seed``."""
+    ds, labels = data.dataset, P.labelset.labels
+    rng = np.random.default_rng(task.options["seed"])
+    n_opt = int(task.options["n_options"])
+    correct = np.zeros(len(ds))
+    samples = []
+    for i in range(len(ds)):
+        g = int(gold_all[i])
+        if ds.options is not None:
+            opts = [P.labelset.index(o) for o in ds.options[i]]
+        elif g >= 0:
+            others = [j for j in range(len(labels)) if j != g]
+            opts = sorted([g, *rng.choice(others, min(n_opt - 1, len(others)), replace=False).tolist()])
+        else:
+            opts = []
+        answer = -1
+        if opts and not np.isnan(P.dist[i]).any():
+            answer = opts[int(np.argmax(P.dist[i, opts]))]
+        correct[i] = float(g >= 0 and answer == g)
+        samples.append({"gold": _names(labels, g), "options": [labels[j] for j in opts],
+                        "pred": _names(labels, answer), "correct": None if g < 0 else bool(answer == g)})
+    c = correct[keep]
+    scored = Scored(_stats({"accuracy": lambda idx: float(c[idx].mean())}, len(keep), n_boot, seed),
+                    task.headline, len(keep), samples)
+    scored.details["chance"] = float(np.mean([1 / len(s["options"]) for s in samples if s["options"]] or [math.nan]))
+    return scored
+
+
+def _perception_multi(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
+    ds, labels = data.dataset, P.labelset.labels
+    k = len(labels)
+    G = ds.label_sets()
+    failed = P.failed
+    if task.options["decision"] == "distribution":  # p_c > 1/K (the soft-label rule, RESEARCH.md section 1)
+        Pm = np.nan_to_num(P.dist, nan=0.0) > 1.0 / k
+    else:
+        Pm = P.decisions.copy()
+    Pm[failed] = False
+    dist = P.dist
+    score = P.scores if P.scores is not None else P.dist
+    conf = np.where(failed[:, None], np.nan, score)
+    fns: dict[str, StatFn] = {}
+    for name in task.metrics:
+        if name == "jaccard":
+            fns[name] = lambda idx: M.jaccard(G[idx], Pm[idx])
+        elif name == "exact_match":
+            fns[name] = lambda idx: M.exact_match(G[idx], Pm[idx])
+        elif name == "ece":  # marginal calibration of every (row, label) score
+            fns[name] = _ece_fn(conf, G, task.options["n_bins"])
+        else:
+            fns[name] = _single_metric(name, None, None, G, Pm, dist, None, 0)
+    scored = Scored(_stats(fns, len(ds), n_boot, seed), task.headline, len(ds), [], _label_table(labels, G, Pm))
+    order = np.argsort(-np.nan_to_num(dist, nan=-np.inf), axis=1, kind="stable")[:, :3]
+    for i in range(len(ds)):
+        gs = [labels[j] for j in np.flatnonzero(G[i])]
+        ps = [labels[j] for j in np.flatnonzero(Pm[i])]
+        scored.samples.append({"gold": gs, "pred": ps, "top3": None if failed[i] else [labels[j] for j in order[i]],
+                               "jaccard": M.jaccard(G[i : i + 1], Pm[i : i + 1])})
+    return scored
+
+
+# -- ranking the emotions of one item ---------------------------------------------------------------------------
+def _emotion_ranking(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
+    """Ranking the emotions of one item (EEmo-Bench): the predicted top-k by probability against the gold
+    ranking. A metric's ``@k`` sets its depth; ``top1_accuracy`` and ``kendall`` use the task's ``k``."""
+    k = int(task.options["k"])
+    labels = P.labelset.labels
+    depths = sorted({k, *(int(_k(m)) for m in task.metrics if "@" in m)})
+    gold = data.dataset.gold_rankings(max(depths))
+    order = np.argsort(-np.nan_to_num(P.dist, nan=-np.inf), axis=1, kind="stable")[:, : max(depths)]
+    rows = [i for i, g in enumerate(gold) if g]
+    per = {d: {m: np.full(len(rows), np.nan) for m in ("top1", "overlap", "kendall", "ndcg")} for d in depths}
+    by_row: dict[int, dict[str, Any]] = {}
+    for r, i in enumerate(rows):
+        pred = [] if P.failed[i] else [labels[j] for j in order[i]]
+        for d in depths:
+            s = M.ranked_list_scores(gold[i], pred, d)
+            for m in per[d]:
+                per[d][m][r] = s[m]
+            if d == k:
+                by_row[i] = {"gold": gold[i][:k], "pred": pred[:k], **s}
+    fns: dict[str, StatFn] = {}
+    for name in task.metrics:
+        base, _, depth = name.partition("@")
+        col = per[int(depth) if depth else k][{"top1_accuracy": "top1"}.get(base, base)]
+        fns[name] = lambda idx, col=col: float(np.nanmean(col[idx])) if (~np.isnan(col[idx])).any() else math.nan
+    scored = Scored(_stats(fns, len(rows), n_boot, seed), task.headline, len(rows), [])
+    scored.samples = [by_row.get(i, {"gold": [], "pred": None}) for i in range(len(gold))]
+    scored.notes.append(f"emotion ranking: ndcg@k uses graded relevance k..1 for the gold positions; kendall is "
+                        f"tau over the emotions both top-{k} lists share (rows sharing fewer than two are left out)")
+    if len(rows) < len(gold):
+        scored.notes.append(f"{len(gold) - len(rows)} rows have no gold emotion to rank and are not scored")
+    return scored
+
+
+# -- scalar targets (item ranking, pairwise, assessment) --------------------------------------------------------
+def _gold_scalar(target: str, data: TaskData) -> tuple[np.ndarray, str | None]:
+    ds = data.dataset
+    if target in DIMENSIONS:
+        assert ds.vad is not None
+        return ds.vad[:, DIMENSIONS.index(target)].astype(np.float64), ds.vad_scale
+    if target == "intensity":
+        assert ds.intensity is not None
+        return ds.intensity.astype(np.float64), "0..1"
+    if target.startswith("label:"):
+        assert ds.categories is not None and ds.labelset is not None
+        return ds.categories[:, ds.labelset.index(target[6:])].astype(np.float64), None
+    raise ValueError(target)
+
+
+def _pred_scalar(task: Task, target: str, data: TaskData, P: PredictionArrays, scale: str | None) -> np.ndarray:
+    """The predicted value of ``target`` per row: VAD dimensions converted to the gold ``scale``; otherwise the
+    task's ``attribute`` (see :mod:`affectkit.ranking`), by default the target itself. ``@emotion`` is the
+    score of each row's ``meta['emotion']`` label: the independent multi-label score when the analyzer gives one
+    (a distribution renormalised after mapping would inflate it on neutral texts), else its probability."""
+    from affectkit.ranking import attribute_scores
+
+    attribute = task.attribute or (target[6:] if target.startswith("label:") else target)
+    if attribute == "@emotion":
+        emotions = data.dataset.meta.get("emotion")
+        if emotions is None:
+            raise Unsupported("attribute @emotion needs meta['emotion'] in the dataset")
+        cols = np.array([P.labelset.index(e) if e in P.labelset else -1 for e in emotions])
+        if (cols < 0).any():
+            raise Unsupported(f"emotions {sorted({e for e, c in zip(emotions, cols) if c < 0})} are not labels of "
+                              f"{P.labelset.name} (set labels: to a label set that has them)")
+        source = P.scores if P.scores is not None else P.dist
+        return source[np.arange(len(cols)), cols]
+    try:
+        values = attribute_scores(P.to_batch(), attribute)
+    except ValueError as e:
+        raise Unsupported(str(e)) from None
+    if attribute.lstrip("-") in DIMENSIONS and scale is not None:
+        values = convert(values, CANONICAL, scale)
+    if np.isnan(values).all():
+        raise Unsupported(f"the analyzer gives no {attribute}")
+    return np.asarray(values, dtype=np.float64)
+
+
+def _item_ranking(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
+    assert task.target is not None
+    gold, scale = _gold_scalar(task.target, data)
+    pred = _pred_scalar(task, task.target, data, P, scale)
+    valid = np.flatnonzero(~np.isnan(gold))
+    size = task.options["list_size"]
+    if size:
+        rng = np.random.default_rng(task.options["seed"])
+        shuffled = rng.permutation(valid)
+        lists = [shuffled[i : i + int(size)] for i in range(0, len(shuffled), int(size))]
+        lists = [li for li in lists if len(li) >= 2]
+    else:
+        lists = [valid]
+    top = float(task.options["relevant_top"])
+
+    def list_metric(name: str) -> Callable[[np.ndarray, np.ndarray], float]:
+        if name == "kendall":
+            return M.kendall
+        if name == "spearman":
+            return M.spearman
+        if name == "ranking_accuracy":
+            return M.ranking_accuracy
+        if name.startswith("ndcg@"):
+            kk = int(_k(name))
+            return lambda g, p: float(M.ndcg_rows(g - g.min(), p, kk)[0])
+        if name.startswith("recall@"):
+            pct = _k(name)
+
+            def rec(g: np.ndarray, p: np.ndarray) -> float:
+                m = max(1, int(math.ceil(top * len(g))))
+                relevant = np.zeros(len(g), dtype=bool)
+                relevant[np.argsort(-g, kind="stable")[:m]] = True
+                return M.recall_at_percent(relevant, p, pct)
+
+            return rec
+        raise ValueError(name)  # pragma: no cover
+
+    fns: dict[str, StatFn] = {}
+    if len(lists) == 1:  # one queue: resample its items
+        items = lists[0]
+        for name in task.metrics:
+            f = list_metric(name)
+            fns[name] = lambda idx, f=f: f(gold[items[idx]], pred[items[idx]])
+        n_units = len(items)
+    else:  # many lists: the unit is a list
+        for name in task.metrics:
+            f = list_metric(name)
+            vals = np.array([f(gold[li], pred[li]) for li in lists])
+            fns[name] = lambda idx, vals=vals: float(np.nanmean(vals[idx]))
+        n_units = len(lists)
+    scored = Scored(_stats(fns, n_units, n_boot, seed), task.headline, len(valid), [])
+    scored.details.update({"lists": len(lists), "list_size": int(size) if size else len(valid),
+                           "attribute": task.attribute or task.target})
+    scored.notes.append(f"items ranked by predicted {task.attribute or task.target} against gold {task.target}; "
+                        f"recall@k% counts the top {top:.0%} of each list by gold as relevant; ndcg uses "
+                        "gold minus the list minimum as relevance")
+    rank = np.full(len(gold), np.nan)
+    for li in lists:
+        order = np.argsort(-np.nan_to_num(pred[li], nan=-np.inf), kind="stable")
+        rank[li[order]] = np.arange(1, len(li) + 1)
+    scored.samples = [{"gold": _f(gold[i]), "pred": _f(pred[i]), "pred_rank": _f(rank[i])} for i in range(len(gold))]
+    return scored
+
+
+def _f(x: float) -> float | None:
+    return None if x is None or np.isnan(x) else float(x)
+
+
+def _pairwise(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
+    """Pairwise comparison (EEmo-Bench): "which of the two has the higher <target>?". Pairs of rows whose gold
+    values differ by more than ``min_gap`` are drawn with ``seed``; the prediction compares the two predicted
+    values (a tie scores 1/2, a missing prediction 0)."""
+    assert task.target is not None
+    gold, scale = _gold_scalar(task.target, data)
+    pred = _pred_scalar(task, task.target, data, P, scale)
+    pairs = sample_pairs(gold, int(task.options["n_pairs"]), float(task.options["min_gap"]), task.options["seed"])
+    a, b = pairs[:, 0], pairs[:, 1]
+    gs = np.sign(gold[a] - gold[b])
+    d = pred[a] - pred[b]
+    score = np.where(np.isnan(d), 0.0, np.where(d == 0, 0.5, (np.sign(d) == gs).astype(float)))
+    scored = Scored(_stats({"accuracy": lambda idx: float(score[idx].mean()) if len(idx) else math.nan},
+                           len(pairs), n_boot, seed), task.headline, len(pairs), [])
+    scored.samples = [{"a": int(x), "b": int(y), "gold_higher": "a" if g > 0 else "b",
+                       "pred_higher": None if np.isnan(dd) else ("a" if dd > 0 else "b" if dd < 0 else "tie"),
+                       "score": float(s)} for x, y, g, dd, s in zip(a, b, gs, d, score)]
+    scored.details["pairs"] = len(pairs)
+    return scored
+
+
+def sample_pairs(gold: np.ndarray, n_pairs: int, min_gap: float, seed: int) -> np.ndarray:
+    """Up to ``n_pairs`` distinct index pairs (i < j) whose gold values differ by more than ``min_gap``: all
+    such pairs when there are at most ``n_pairs``, else a seeded uniform sample of them."""
+    valid = np.flatnonzero(~np.isnan(gold))
+    n = len(valid)
+    total = n * (n - 1) // 2
+    rng = np.random.default_rng(seed)
+    if total <= 4 * n_pairs:
+        i, j = np.triu_indices(n, 1)
+        cand = np.stack([valid[i], valid[j]], axis=1)
+        cand = cand[np.abs(gold[cand[:, 0]] - gold[cand[:, 1]]) > min_gap]
+        if len(cand) > n_pairs:
+            cand = cand[np.sort(rng.choice(len(cand), n_pairs, replace=False))]
+        return cand
+    seen: set[tuple[int, int]] = set()
+    out: list[tuple[int, int]] = []
+    for _ in range(50):
+        x = valid[rng.integers(0, n, 4 * n_pairs)]
+        y = valid[rng.integers(0, n, 4 * n_pairs)]
+        for p, q in zip(np.minimum(x, y), np.maximum(x, y)):
+            key = (int(p), int(q))
+            if p != q and key not in seen and abs(gold[p] - gold[q]) > min_gap:
+                seen.add(key)
+                out.append(key)
+                if len(out) == n_pairs:
+                    return np.array(out, dtype=np.int64)
+    return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+
+def _assessment(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
+    """Regression against ratings (EmoBank, Warriner, SemEval V-reg/EI-reg): per dimension (and per
+    ``group_by`` group, e.g. the four EI-reg emotions), then the mean over dimensions or groups."""
+    assert task.target is not None
+    dims = list(DIMENSIONS) if task.target == "vad" else [task.target]
+    group_key = task.options.get("group_by")
+    if group_key:
+        if group_key not in data.dataset.meta:
+            raise Unsupported(f"group_by: the dataset has no meta column {group_key!r}")
+        groups = np.asarray([str(x) for x in data.dataset.meta[group_key]])
+        group_names = sorted(set(groups))
+    else:
+        groups, group_names = None, [None]
+    parts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []  # (name, gold, pred, rows)
+    notes = []
+    for dim in dims:
+        gold, scale = _gold_scalar(dim, data)
+        try:
+            pred = _pred_scalar(task, dim, data, P, scale)
+        except Unsupported as e:
+            notes.append(f"{dim}: not predicted ({e})")
+            continue
+        for g in group_names:
+            rows = np.arange(len(gold)) if g is None else np.flatnonzero(groups == g)
+            name = dim if g is None else (g if len(dims) == 1 else f"{dim}/{g}")
+            parts.append((name, gold, pred, rows))
+    if not parts:
+        raise Unsupported("the analyzer predicts none of " + ", ".join(dims))
+    fns: dict[str, StatFn] = {}
+    n = len(data.dataset)
+    for metric in task.metrics:
+        f = getattr(M, metric)
+        per_part = []
+        for name, gold, pred, rows in parts:
+            member = np.zeros(n, dtype=bool)
+            member[rows] = True
+
+            def part_fn(idx: np.ndarray, gold=gold, pred=pred, member=member, f=f) -> float:
+                sel = idx[member[idx]]
+                return f(gold[sel], pred[sel])
+
+            if len(dims) * len(group_names) > 1:
+                fns[f"{name}.{metric}"] = part_fn
+            per_part.append(part_fn)
+        complete = len(parts) == len(dims) * len(group_names)
+        fns[metric] = ((lambda idx, fs=per_part: float(np.mean([fn(idx) for fn in fs]))) if complete
+                       else (lambda idx: math.nan))
+    scored = Scored(_stats(fns, n, n_boot, seed), task.headline, n, [], notes=notes)
+    if len(parts) < len(dims) * len(group_names):
+        scored.notes.append(f"the headline needs every dimension of {task.target}; see the per-dimension figures")
+    if len(parts) > 1:
+        scored.notes.append(f"{task.headline} is the mean over " + ", ".join(p[0] for p in parts))
+    scales = {d: _gold_scalar(d, data)[1] for d in dims}
+    scored.details["gold_scale"] = scales
+    cols = {name: (gold, pred) for name, gold, pred, _ in parts if "/" not in name}
+    scored.samples = [{name: {"gold": _f(g[i]), "pred": _f(p[i])} for name, (g, p) in cols.items()}
+                      for i in range(n)]
+    return scored
+
+
+# -- open text --------------------------------------------------------------------------------------------------
+def _description(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
+    """Open-vocabulary description scored with the emotion-wheel metric of AffectGPT/EMER: words mapped onto
+    each wheel, per-sample precision and recall, F = 2 P̄ R̄ / (P̄ + R̄), averaged over wheels."""
+    gold = data.dataset.gold_words()
+    has_words = any(w is not None for w in P.emotion_words)
+    if has_words:
+        pred = [w or [] for w in P.emotion_words]
+        source = "emotion_words"
+    elif task.options["fallback"] == "labels":
+        labels = P.labelset.labels
+        pred = [[labels[j] for j in np.flatnonzero(row)] for row in P.decisions]
+        source = "labels"
+    else:
+        raise Unsupported("the analyzer gives no open-vocabulary emotion_words")
+    results = [M.wheel_scores(gold, pred, w) for w in task.options["wheels"]]
+    valid = np.flatnonzero(np.any([r.valid for r in results], axis=0))
+
+    def wheel_stat(kind: str, which: list[M.WheelResult]) -> StatFn:
+        def fn(idx: np.ndarray) -> float:
+            sel = valid[idx]
+            vals = []
+            for r in which:
+                p, rc = r.precision[sel], r.recall[sel]
+                ok = ~np.isnan(rc)
+                if not ok.any():
+                    return math.nan
+                vals.append(M.wheel_f(p, rc) if kind == "f" else float(np.mean((p if kind == "p" else rc)[ok])))
+            return float(np.mean(vals))
+
+        return fn
+
+    kinds = {"wheel_f": "f", "wheel_precision": "p", "wheel_recall": "r"}
+    fns: dict[str, StatFn] = {name: wheel_stat(kinds[name], results) for name in task.metrics}
+    if len(results) > 1:
+        for r in results:
+            fns[f"{r.wheel}.wheel_f"] = wheel_stat("f", [r])
+    scored = Scored(_stats(fns, len(valid), n_boot, seed), task.headline, len(valid), [])
+    n_gold_words = sum(len(g) for g in gold)
+    n_pred_words = sum(len(p) for p in pred)
+    scored.details.update({"words_source": source, "wheels": [r.wheel for r in results],
+                           "gold_words": n_gold_words, "pred_words": n_pred_words,
+                           "unmapped": {r.wheel: {"gold": r.unmapped_gold, "pred": r.unmapped_pred} for r in results}})
+    if source == "labels":
+        scored.notes.append("the analyzer gives no emotion_words: its predicted labels stand in as its words")
+    for r in results:
+        if r.unmapped_gold or r.unmapped_pred:
+            scored.notes.append(f"{r.wheel}: dropped {r.unmapped_pred} of {n_pred_words} predicted and "
+                                f"{r.unmapped_gold} of {n_gold_words} gold words that map onto no wheel label")
+    scored.samples = [{"gold": g, "pred": p, **{f"{r.wheel}.precision": _f(r.precision[i]) for r in results},
+                       **{f"{r.wheel}.recall": _f(r.recall[i]) for r in results}}
+                      for i, (g, p) in enumerate(zip(gold, pred))]
+    return scored
+
+
+def _cause(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
+    """Emotion cause extraction scored with BLEU-2 against the gold cause phrase."""
+    gold = data.dataset.causes or []
+    if all(c is None for c in P.causes):
+        raise Unsupported("the analyzer gives no causes")
+    rows = np.array([i for i, g in enumerate(gold) if g])
+    refs = [gold[i] for i in rows]
+    hyps = [P.causes[i] or "" for i in rows]
+    per = np.array([M.bleu2(r, h) for r, h in zip(refs, hyps)])
+    fns: dict[str, StatFn] = {}
+    for name in task.metrics:
+        if name == "bleu2":
+            fns[name] = lambda idx: float(per[idx].mean())
+        else:
+            fns[name] = lambda idx: M.corpus_bleu2([refs[i] for i in idx], [hyps[i] for i in idx])
+    scored = Scored(_stats(fns, len(rows), n_boot, seed), task.headline, len(rows), [])
+    missing = sum(1 for h in hyps if not h)
+    if missing:
+        scored.notes.append(f"{missing} of {len(rows)} rows have no predicted cause (BLEU-2 = 0)")
+    scored.notes.append("bleu2 is the mean sentence BLEU-2 (no smoothing); corpus_bleu2 pools n-gram counts")
+    by_row = {int(i): (r, h, float(s)) for i, r, h, s in zip(rows, refs, hyps, per)}
+    scored.samples = [{"gold": by_row[i][0], "pred": by_row[i][1], "bleu2": by_row[i][2]} if i in by_row
+                      else {"gold": None, "pred": P.causes[i], "bleu2": None} for i in range(len(gold))]
+    return scored
