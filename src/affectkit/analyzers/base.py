@@ -40,6 +40,10 @@ class Analyzer(ABC):
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "modality": self.modality, "labelset": self.labelset.name}
 
+    def summary(self) -> dict[str, Any]:
+        """Statistics of the work done so far, for a job's summary (an LLM's requests, tokens and seconds)."""
+        return {}
+
     # -- provided ----------------------------------------------------------------------------------------------------
     def analyze_batch(self, items: Sequence[Any], labels: "str | LabelSet | None" = None) -> BatchPrediction:
         """Predictions for ``items`` in order, one row per item; bad items carry an error instead."""
