@@ -9,7 +9,8 @@ Tasks (test splits, a random sample of ``--rows`` rows each, fixed seed):
   (the top emotion is one of the gold labels);
 - EmoBank (V, A, D on 1..5): Pearson r per dimension.
 A row that fails counts as predicting no label (GoEmotions) and is left out of Pearson r (EmoBank); the number of
-failed rows is reported next to every figure. Needs the datasets in ../shared/data (or $AFFECTKIT_DATA). The
+failed rows is reported next to every figure. When an analyzer gives every row the same value, r is undefined and
+the table says "constant" with that value. Needs the datasets in ../shared/data (or $AFFECTKIT_DATA). The
 temporary ``default`` model scores what it scores; rerun once the trained one lands. Until ``affectkit eval``
 exists this script is the measurement; the same numbers should come from ``affectkit eval`` later.
 """
@@ -68,9 +69,13 @@ def emobank_vad(analyzer, rows: int, seed: int) -> dict:
     pred = np.full((len(ds), 3), np.nan) if batch.vad is None else convert(batch.vad, batch.vad_scale, ds.vad_scale)
     for j, dim in enumerate(("valence", "arousal", "dominance")):
         ok = ~np.isnan(pred[:, j]) & ~np.isnan(ds.vad[:, j])
-        usable = ok.sum() >= 3 and np.std(pred[ok, j]) > 0
-        out[f"pearson_{dim[0]}"] = round(float(pearsonr(pred[ok, j], ds.vad[ok, j])[0]), 4) if usable else None
         out[f"n_{dim[0]}"] = int(ok.sum())
+        if ok.sum() < 3:
+            out[f"pearson_{dim[0]}"] = "too few"
+        elif np.std(pred[ok, j]) == 0:  # r is undefined: the analyzer gave every row the same value
+            out[f"pearson_{dim[0]}"] = f"constant {pred[ok, j][0]:.2f}"
+        else:
+            out[f"pearson_{dim[0]}"] = round(float(pearsonr(pred[ok, j], ds.vad[ok, j])[0]), 4)
     return out
 
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 import logging
 
-import numpy as np
 import pandas as pd
 import pytest
-from llm_servers import CLASSIFY_REPLY, FaultServer, _isolated_llm_env, fault_server, run_affectkit  # noqa: F401
+from llm_servers import FaultServer, _isolated_llm_env, fault_server, run_affectkit  # noqa: F401
 
 import affectkit
 from affectkit.llm.analyzer import LLMAnalyzer

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 from llm_servers import _isolated_llm_env  # noqa: F401  (autouse)
 

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import diskcache
 import httpx
 
 from affectkit.llm.parsing import ReplyError, parse_reply
@@ -382,8 +383,6 @@ class ChatClient:
         if self._cache is None:
             with self._lock:
                 if self._cache is None:
-                    import diskcache
-
                     path = Path(self.settings.cache_dir).expanduser() if self.settings.cache_dir else default_cache_dir()
                     path.mkdir(parents=True, exist_ok=True)
                     self._cache = diskcache.Cache(str(path))
