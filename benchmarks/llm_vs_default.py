@@ -91,8 +91,12 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/llm_vs_default.json"))
     args = ap.parse_args()
 
+    import signal
+
     import affectkit
     from affectkit.datasets import data_dir
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that "finally" stops the local server
 
     if not (data_dir() / "INDEX.md").exists():
         print(f"datasets not found at {data_dir()} (set AFFECTKIT_DATA)", file=sys.stderr)

@@ -10,6 +10,7 @@ file is found through the package's location without importing it).
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import socket
@@ -81,6 +82,7 @@ class LlamaServer:
                "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx),
                "--n_threads", str(self.n_threads), "--verbose", "False"]
         self.process = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        atexit.register(self.stop)  # also when the caller exits without stopping it
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -91,8 +93,9 @@ class LlamaServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
+        tail = self.log_tail()
         self.stop()
-        raise RuntimeError(f"llama.cpp server not ready after {self.startup_timeout:g}s:\n{self.log_tail()}")
+        raise RuntimeError(f"llama.cpp server not ready after {self.startup_timeout:g}s:\n{tail}")
 
     def log_tail(self, n: int = 2000) -> str:
         self._log.flush()
@@ -100,16 +103,18 @@ class LlamaServer:
         return data[-n:].decode("utf-8", "replace")
 
     def stop(self) -> None:
+        """Stop the server: SIGTERM, then SIGKILL after 10 s (uvicorn waits for a request in progress)."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=10)
         self.process = None
-        self._log.close()
-        Path(self._log.name).unlink(missing_ok=True)
+        if not self._log.closed:
+            self._log.close()
+            Path(self._log.name).unlink(missing_ok=True)
 
     def __enter__(self) -> "LlamaServer":
         return self.start()
