@@ -26,9 +26,12 @@ from pathlib import Path
 import numpy as np
 
 
+SUBSET: int | None = None  # --subset: score only the first rows of the sample (a subset, so its replies are cached)
+
+
 def _sample(n_total: int, rows: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(n_total, size=min(rows, n_total), replace=False))
+    return np.sort(rng.choice(n_total, size=min(rows, n_total), replace=False))[:SUBSET]
 
 
 def goemotions_ekman(analyzer, rows: int, seed: int) -> dict:
@@ -82,6 +85,8 @@ def emobank_vad(analyzer, rows: int, seed: int) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=100, help="rows sampled from each test split")
+    ap.add_argument("--subset", type=int, default=None,
+                    help="score only the first N rows of that sample (all systems; a bigger run's replies are cached)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--spec", help="llm:MODEL@BASE_URL of a running server (default: start SmolLM2-135M locally)")
     ap.add_argument("--systems", default="default,llm,llm-hybrid")
@@ -90,6 +95,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=None, help="llama.cpp threads for the local server")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/llm_vs_default.json"))
     args = ap.parse_args()
+    global SUBSET
+    SUBSET = args.subset
 
     import signal
 
@@ -134,7 +141,8 @@ def main() -> int:
                     row["spec"] = spec.split("?")[0]
                 results.append(row)
                 print(json.dumps(row), flush=True)
-                args.out.write_text(json.dumps({"rows": args.rows, "seed": args.seed, "results": results},
+                args.out.write_text(json.dumps({"rows": args.rows, "subset": args.subset, "seed": args.seed,
+                                                "results": results},
                                                indent=2) + "\n")
     finally:
         if server is not None:

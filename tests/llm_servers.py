@@ -93,7 +93,8 @@ class FaultServer:
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass
 
-            def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None):
+            def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None,
+                      raw: bytes | None = None) -> None:
                 data = raw if raw is not None else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

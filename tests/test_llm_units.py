@@ -100,7 +100,8 @@ def test_render_fills_placeholders_and_requested_outputs():
     assert '"cause"' in user and '"explanation"' not in user and "$" not in user
     props = r.schema["properties"]
     assert set(r.schema["required"]) == {"emotions", "valence", "arousal", "dominance", "cause"}
-    assert props["emotions"]["maxItems"] == 2 and props["emotions"]["items"]["properties"]["label"]["enum"][0] == "anger"
+    assert props["emotions"]["maxItems"] == 2
+    assert props["emotions"]["items"]["properties"]["label"]["enum"][0] == "anger"
     assert "enum" not in json.dumps(relaxed_schema(r.schema))
     assert relaxed_schema(r.schema)["properties"]["valence"]["maximum"] == 9
 

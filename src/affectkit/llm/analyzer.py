@@ -232,7 +232,8 @@ class LLMAnalyzer(Analyzer):
                 dist[j] += max(s, 0.0) * w
                 scores[j] = max(scores[j], min(max(s, 0.0), 1.0))
         extra["unmapped_words"][i] = unmapped
-        primary = label_weights(str(data.get("primary_emotion") or ""), target) if self.settings.mode == "hybrid" else ()
+        primary = (label_weights(str(data.get("primary_emotion") or ""), target)
+                   if self.settings.mode == "hybrid" else ())
         if primary and dist.sum() > 0:  # HEF: the chosen primary emotion holds half the mass, and ranks first
             dist = dist / dist.sum()
             for lab, w in primary:

@@ -383,7 +383,8 @@ class ChatClient:
         if self._cache is None:
             with self._lock:
                 if self._cache is None:
-                    path = Path(self.settings.cache_dir).expanduser() if self.settings.cache_dir else default_cache_dir()
+                    folder = self.settings.cache_dir
+                    path = Path(folder).expanduser() if folder else default_cache_dir()
                     path.mkdir(parents=True, exist_ok=True)
                     self._cache = diskcache.Cache(str(path))
         return self._cache

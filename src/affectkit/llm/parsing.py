@@ -59,7 +59,8 @@ def parse_reply(text: str, schema: dict[str, Any]) -> ParsedReply:
     validator = Draft202012Validator(schema)
     required = set(schema.get("required", []))
     for _ in range(MAX_FIX_ROUNDS):
-        errors = sorted(validator.iter_errors(value), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+        errors = sorted(validator.iter_errors(value),
+                        key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
         if not errors:
             return ParsedReply(value, repairs)
         err = errors[0]
