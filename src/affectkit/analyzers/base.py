@@ -46,6 +46,10 @@ class Analyzer(ABC):
         answer in any label set (an LLM told the labels) should return ``labels``."""
         return self.labelset
 
+    def summary(self) -> dict[str, Any]:
+        """Statistics of the work done so far, for a job's summary (an LLM's requests, tokens and seconds)."""
+        return {}
+
     # -- provided ----------------------------------------------------------------------------------------------------
     def analyze_batch(self, items: Sequence[Any], labels: "str | LabelSet | None" = None) -> BatchPrediction:
         """Predictions for ``items`` in order, one row per item; bad items carry an error instead."""

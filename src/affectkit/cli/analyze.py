@@ -63,3 +63,6 @@ def analyze(
               f"{report.errors:,} with errors{extra}{where}", file=sys.stderr)
         for reason, count in sorted(report.error_counts.items(), key=lambda kv: -kv[1])[:10]:
             print(f"  {count:,} x {reason}", file=sys.stderr)
+        stats = analyzer.summary()
+        if stats:
+            print(f"  {analyzer.name}: " + ", ".join(f"{k}={v}" for k, v in stats.items()), file=sys.stderr)
