@@ -174,3 +174,14 @@ def test_every_pair_of_label_sets_has_a_mapping_with_valid_rows():
             m = get_mapping(a, b)
             rows = m.matrix.sum(axis=1)
             assert np.all((np.isclose(rows, 1.0)) | (rows == 0)), (a, b)
+
+
+def test_derived_mapping_reaches_the_nearest_relative_below_the_primary_tier():
+    from affectkit.labels import LabelSet
+
+    words = LabelSet("words", ("irritation", "rage", "desire"), anchors={
+        "irritation": "anger.irritation.irritation", "rage": "anger.rage.rage", "desire": "love.lust.desire"})
+    to_go = get_mapping(words, "goemotions")
+    assert to_go.map_label("irritation") == ["annoyance"]  # sibling under anger.irritation
+    assert to_go.map_label("rage") == ["anger"]  # GoEmotions anger sits at anger.rage.anger
+    assert get_mapping(words, "plutchik").unmapped == ["desire"]  # no cousins across a primary emotion

@@ -7,8 +7,10 @@ is derived, in this order, and says so in ``citation``:
 
 1. labels with the same name map to each other, and neutral maps to neutral;
 2. through a published mapping from S to an intermediate set whose labels all exist by name in T;
-3. through the Parrott tree: a source label goes to the target label anchored at its deepest ancestor
-   (roll-up); failing that, it is shared evenly among target labels anchored beneath it (roll-down).
+3. through the Parrott tree: walking up from the source label's node, the first ancestor (or the node itself)
+   that is anchored in the target wins (roll-up); failing that, at the node itself or at any ancestor below
+   the primary tier, the target labels anchored beneath it share the mass evenly (roll-down to the nearest
+   relatives, e.g. "irritation" to GoEmotions "annoyance", both under anger.irritation).
 """
 
 from __future__ import annotations
@@ -116,15 +118,19 @@ def _by_tree(src: LabelSet, tgt: LabelSet) -> np.ndarray:
         node = src.anchors.get(lab)
         if m[i].sum() > 0 or not node:
             continue
-        for anc in tree.ancestors(node):  # roll up: deepest anchored ancestor wins
+        # walk up from the node: the nearest ancestor that is itself anchored in the target wins; below the
+        # primary tier, target labels anchored beneath that ancestor (siblings, cousins) count too, shared evenly
+        for anc in tree.ancestors(node):
             if anc in tgt_by_node:
-                for j in tgt_by_node[anc]:
-                    m[i, j] = 1.0 / len(tgt_by_node[anc])
+                targets = tgt_by_node[anc]
+            elif anc.count(".") >= 1 or anc == node:
+                targets = [j for n, js in tgt_by_node.items() if n.startswith(anc + ".") for j in js]
+            else:
+                targets = []
+            if targets:
+                for j in targets:
+                    m[i, j] = 1.0 / len(targets)
                 break
-        else:  # roll down: share among target labels anchored beneath
-            below = [j for n, js in tgt_by_node.items() if n.startswith(node + ".") for j in js]
-            for j in below:
-                m[i, j] = 1.0 / len(below)
     return m
 
 

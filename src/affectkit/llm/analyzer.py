@@ -99,6 +99,10 @@ class LLMAnalyzer(Analyzer):
                 "structured": s.structured, "prompt": self.templates[s.mode].id,
                 **({"base": s.base, "base_top_k": s.base_top_k} if s.mode == "hybrid" else {})}
 
+    def native_labelset(self, labels: LabelSet | None = None) -> LabelSet:
+        """An LLM is told the labels, so it answers in whatever label set it is asked for."""
+        return labels if labels is not None else self.labelset
+
     def summary(self) -> dict[str, Any]:
         """Requests, retries, cache hits, tokens and seconds so far, and the structured-output form in use."""
         return {**self.client.totals.as_dict(), "structured_output": self.client.structured_format}

@@ -2,11 +2,10 @@
 
 An emotion word goes onto a label set in this order: a label of the set with that name; the set's neutral label
 for "neutral"/"none"; else the Parrott/TONE vocabulary (:meth:`affectkit.labels.EmotionTree.normalize`) names a
-node, and the mapping from that node's Parrott tier to the label set (:func:`affectkit.labels.get_mapping`: roll
-up to the deepest anchored ancestor, else share among anchored descendants) says where it goes; when it says
-nowhere (a tertiary word whose siblings, not ancestors, are anchored: "irritated" for GoEmotions, whose
-``annoyance`` sits beside ``irritation``), the node's parent is tried, and so on up. A word that none of these
-reaches is unmapped and reported, never guessed.
+node, and the mapping from that node's Parrott tier to the label set (:func:`affectkit.labels.get_mapping`: the
+nearest anchored ancestor, else the labels anchored beneath the nearest ancestor below the primary tier, so
+"irritated" reaches GoEmotions ``annoyance``) says where it goes. A word that none of these reaches is unmapped
+and reported, never guessed.
 """
 
 from __future__ import annotations
@@ -35,13 +34,10 @@ def label_weights(word: str, labelset: LabelSet) -> tuple[tuple[str, float], ...
     found = tree.normalize(key)
     if found.node is None:
         return ()
-    for node_id in tree.ancestors(found.node.id):  # the node itself first, then up the tree
-        node = tree.node(node_id)
-        targets = get_mapping(f"parrott-{node.tier}", labelset).targets_of(node.name)
-        total = sum(targets.values())
-        if total > 0:
-            return tuple((lab, w / total) for lab, w in targets.items())
-    return ()
+    node = found.node
+    targets = get_mapping(f"parrott-{node.tier}", labelset).targets_of(node.name)
+    total = sum(targets.values())
+    return tuple((lab, w / total) for lab, w in targets.items()) if total > 0 else ()
 
 
 def parrott_node(word: str) -> str | None:
