@@ -48,7 +48,7 @@ class AffectModel(Analyzer):
         if not self.category_heads:
             raise ModelFormatError(f"model {self.name!r} has no category head")
         primary = config.get("primary_labelset") or next(iter(self.category_heads))
-        self.labelset = get_labelset(primary)
+        self.labelset = self.category_heads[primary].labelset if primary in self.category_heads else get_labelset(primary)
         self.vad_head: VADHead | None = next((h for h in heads.values() if isinstance(h, VADHead)), None)
         self.score_heads: dict[str, ScoreHead] = {
             h.attribute: h for h in heads.values() if isinstance(h, ScoreHead)}

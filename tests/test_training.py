@@ -1,0 +1,257 @@
+"""``affectkit train`` and ``fit`` end to end on a tiny BERT built here (random weights, a 40-word vocabulary),
+so fine-tuning, ONNX export, static distillation, calibration and loading all run for real in seconds."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+import affectkit  # noqa: E402
+from affectkit.errors import InputError  # noqa: E402
+from affectkit.training import AffectEstimator, TaskSpec, TrainConfig, fit, train  # noqa: E402
+
+WORDS = {"joy": ["happy", "great", "love", "good", "glad"], "sadness": ["sad", "terrible", "bad", "lonely"],
+         "anger": ["angry", "hate", "furious"]}
+FILLER = "i am was very so really today this is the a news day it and not".split()
+VALENCE = {"joy": 4.2, "sadness": 1.8, "anger": 2.0}
+
+
+def make_tiny_base(path: Path) -> Path:
+    """A 2-layer, 32-wide BERT with a WordPiece tokenizer over the toy words, in Hugging Face format."""
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    torch.manual_seed(0)
+    words = [w for ws in WORDS.values() for w in ws] + FILLER
+    vocab = {tok: i for i, tok in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, ".", "!", ","])}
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    path.mkdir(parents=True, exist_ok=True)
+    tok.save(str(path / "tokenizer.json"))
+    (path / "vocab.txt").write_text("\n".join(vocab))
+    cfg = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=64)
+    BertModel(cfg).save_pretrained(path)
+    BertTokenizerFast(tokenizer_file=str(path / "tokenizer.json"), vocab_file=str(path / "vocab.txt"),
+                      model_max_length=64).save_pretrained(path)
+    return path
+
+
+def toy_rows(n: int, seed: int = 0) -> list[dict]:
+    """Synthetic texts whose emotion is the emotion word they contain (hand-made; no dataset rows)."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        lab = rng.choice(list(WORDS))
+        text = " ".join(rng.sample(FILLER, 3) + [rng.choice(WORDS[lab])] + rng.sample(FILLER, 2))
+        v = VALENCE[lab] + rng.gauss(0, 0.2)
+        rows.append({"text": text, "label": lab, "v": v, "a": 3 + rng.gauss(0, 0.5), "d": 3 + rng.gauss(0, 0.5),
+                     "votes_joy": 2 * (lab == "joy") + rng.randint(0, 1), "votes_sadness": 2 * (lab == "sadness"),
+                     "votes_anger": 2 * (lab == "anger"), "thread": i // 8,
+                     "split": "train" if i % 5 < 3 else ("dev" if i % 5 == 3 else "test")})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory) -> Path:
+    return make_tiny_base(tmp_path_factory.mktemp("tiny") / "bert")
+
+
+@pytest.fixture(scope="module")
+def toy_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "toy.csv"
+    pd.DataFrame(toy_rows(200)).to_csv(path, index=False)
+    return path
+
+
+def _split(rows, name):
+    return [r for r in rows if r["split"] == name]
+
+
+def test_fit_fine_tunes_exports_onnx_and_loads(tiny_base, tmp_path):
+    rows = toy_rows(120)
+    train_rows, dev_rows = _split(rows, "train"), _split(rows, "dev")
+    est = AffectEstimator(task="single-label", base=str(tiny_base), fine_tune=True, epochs=1, batch_size=16,
+                          max_length=16, output=tmp_path / "run" / "model")
+    est.fit([r["text"] for r in train_rows], [r["label"] for r in train_rows],
+            X_dev=[r["text"] for r in dev_rows], y_dev=[r["label"] for r in dev_rows])
+    assert set(est.predict(["i am so happy today"])) <= {"anger", "joy", "sadness"}
+    assert list(est.classes_) == ["anger", "joy", "sadness"]
+    saved = est.save(tmp_path / "saved")
+    for f in ("affectkit_model.json", "encoder/model.onnx", "encoder/tokenizer.json", "heads/categories/config.json",
+              "heads/categories/weights.safetensors", "training.json", "README.md"):
+        assert (saved / f).is_file(), f
+    assert (tmp_path / "run" / "model.hf-encoder" / "config.json").is_file()  # kept for distillation
+    m = affectkit.load(saved, cache=False)
+    assert m.labelset.labels == ("anger", "joy", "sadness")
+    assert m.analyze("this is sad news").top in {"anger", "joy", "sadness"}
+    record = json.loads((saved / "training.json").read_text())
+    assert record["seed"] == 13 and len(record["config_digest"]) == 16
+    assert len(record["data"]["categories"]["train_sha256"]) == 64
+    head_cfg = json.loads((saved / "heads/categories/config.json").read_text())
+    assert set(head_cfg["thresholds"]) == {"anger", "joy", "sadness"}
+    card = (saved / "README.md").read_text()
+    assert "AffectEstimator(task='single-label'" in card and "## Measured scores" in card
+    # the estimator reloads from the folder
+    again = AffectEstimator.load(saved)
+    np.testing.assert_allclose(again.predict_proba(["so glad"]), est.predict_proba(["so glad"]), atol=1e-6)
+
+
+def _config(toy_csv: Path, tiny_base: Path, **over) -> dict:
+    cols = {"text": "text", "split": "split"}
+    cfg = {
+        "name": "toy", "base": str(tiny_base), "fine_tune": False, "epochs": 20, "batch_size": 16, "head_lr": 0.01,
+        "max_length": 16, "license": "CC0-1.0",
+        "tasks": [
+            {"type": "categories", "dataset": str(toy_csv), "labelset": "toy", "target": "single-label",
+             "columns": {**cols, "labels": "label"}},
+            {"type": "categories", "dataset": str(toy_csv), "name": "votes", "target": "soft", "smoothing": 0.1,
+             "cooccurrence_penalty": 0.05, "class_weighting": "sqrt",
+             "columns": {**cols, "votes": ["votes_anger", "votes_joy", "votes_sadness"]}},
+            {"type": "vad", "dataset": str(toy_csv), "loss": "ccc",
+             "columns": {**cols, "vad": ["v", "a", "d"], "vad_scale": "1..5"}},
+            {"type": "ranking", "dataset": str(toy_csv), "attribute": "valence", "loss": "ranklist", "list_size": 4,
+             "columns": {**cols, "score": "v", "group": "thread"}},
+            {"type": "regression", "dataset": str(toy_csv), "name": "arousal_score", "loss": "mse",
+             "columns": {**cols, "score": "a"}},
+        ]}
+    cfg.update(over)
+    return cfg
+
+
+def test_train_command_with_a_column_mapping(tiny_base, toy_csv, tmp_path):
+    import yaml
+
+    from affectkit.cli import main
+
+    cfg_path = tmp_path / "toy.yaml"
+    cfg_path.write_text(yaml.safe_dump(_config(toy_csv, tiny_base)))
+    out = tmp_path / "toy-model"
+    assert main(["train", "--config", str(cfg_path), "-o", str(out), "--seed", "3", "--quiet"]) == 0
+    model = json.loads((out / "affectkit_model.json").read_text())
+    assert model["heads"] == ["heads/toy", "heads/votes", "heads/vad", "heads/rank_valence", "heads/arousal_score"]
+    assert json.loads((out / "heads/rank_valence/config.json").read_text())["loss"] == "ranklist"
+    m = affectkit.load(out, cache=False)
+    assert sorted(m.score_heads) == ["arousal_score", "rank_valence"]
+    texts = ["i am so happy today", "this is terrible news", "it was a furious day"]
+    batch = m.analyze_batch(texts)
+    assert batch.vad is not None and batch.vad.shape == (3, 3)
+    assert len(batch.extra["score_rank_valence"]) == 3
+    record = json.loads((out / "training.json").read_text())
+    assert record["command"] == f"affectkit train --config {cfg_path} -o {out} --seed 3"
+    assert record["seed"] == 3 and record["config"]["seed"] == 3
+    assert set(record["test_metrics"]) == {f"{h} (toy test, {n} rows)" for h, n in
+                                           [("toy", 40), ("votes", 40), ("vad", 40), ("rank_valence", 40),
+                                            ("arousal_score", 40)]}
+    # the heads learnt the toy signal: emotion words decide the label, joy words rank above sad ones
+    assert record["test_metrics"]["toy (toy test, 40 rows)"]["macro_f1"] > 0.6  # chance is about 0.33
+    assert record["test_metrics"]["rank_valence (toy test, 40 rows)"]["kendall_tau"] > 0.3
+    card = (out / "README.md").read_text()
+    assert "license: cc0-1.0" in card and f"affectkit train --config {cfg_path}" in card
+
+
+def test_heads_only_runs_are_reproducible(tiny_base, toy_csv, tmp_path):
+    from safetensors.numpy import load_file
+
+    cfg = _config(toy_csv, tiny_base, epochs=2, evaluate_test=False)
+    cfg["tasks"] = cfg["tasks"][:1] + cfg["tasks"][3:4]
+    a = train(TrainConfig.from_dict(cfg), tmp_path / "a", progress=False)
+    b = train(TrainConfig.from_dict(cfg), tmp_path / "b", progress=False)
+    c = train(TrainConfig.from_dict({**cfg, "seed": 99}), tmp_path / "c", progress=False)
+    wa, wb, wc = (load_file(str(p / "heads/rank_valence/weights.safetensors"))["w"] for p in (a, b, c))
+    np.testing.assert_array_equal(wa, wb)
+    assert not np.array_equal(wa, wc)
+    ra, rb = (json.loads((p / "training.json").read_text()) for p in (a, b))
+    assert ra["data"] == rb["data"] and ra["config_digest"] == rb["config_digest"]
+
+
+def test_static_encoder_reproduces_model2vec(tiny_base, tmp_path):
+    pytest.importorskip("model2vec")
+    from model2vec.distill import distill_from_model
+    from transformers import AutoModel, AutoTokenizer
+
+    from affectkit.modules.encoders import StaticEmbeddingEncoder
+    from affectkit.training.config import StaticOptions
+    from affectkit.training.distill import distill_static
+
+    opts = StaticOptions(pca_dims=None, sif_coefficient=1e-4, normalize=True)
+    distill_static(str(tiny_base), tmp_path / "enc", opts)
+    ours = StaticEmbeddingEncoder(tmp_path / "enc")
+    theirs = distill_from_model(AutoModel.from_pretrained(tiny_base), AutoTokenizer.from_pretrained(tiny_base),
+                                pca_dims=None, sif_coefficient=1e-4, device="cpu")
+    texts = ["I am so HAPPY today!", "this is terrible, terrible news", "zebra unknownword happy", "!"]
+    np.testing.assert_allclose(ours.encode(texts).pooled, theirs.encode(texts), atol=2e-3)
+    assert ours.embeddings.shape == theirs.embedding.shape
+    from safetensors.numpy import load_file
+
+    assert load_file(str(tmp_path / "enc" / "embeddings.safetensors"))["embeddings"].dtype == np.float16
+
+
+def test_fit_static_multilabel_learns(tiny_base):
+    rows = toy_rows(150, seed=2)
+    texts = [r["text"] for r in rows]
+    labels = [[r["label"]] + (["joy"] if "love" in r["text"] else []) for r in rows]
+    m = fit(texts, labels, task="multi-label", base=str(tiny_base), encoder="static", epochs=60, head_lr=0.02,
+            static={"pca_dims": None}, X_dev=texts[:40], y_dev=labels[:40])
+    assert m.config["encoder"]["type"] == "static"
+    pred = m.predict(texts)
+    acc = np.mean([p == r["label"] for p, r in zip(pred, rows)])
+    assert acc > 0.8  # chance is about 0.33: the emotion word decides the label
+
+
+def test_fit_vad_head_beside_categories(tiny_base):
+    rows = toy_rows(90, seed=3)
+    texts = [r["text"] for r in rows]
+    vad = np.array([[r["v"], r["a"], r["d"]] for r in rows])
+    est = AffectEstimator(task="single-label", base=str(tiny_base), encoder="static", epochs=40, head_lr=0.02,
+                          static={"pca_dims": None}).fit(texts, [r["label"] for r in rows], vad=vad)
+    pred = est.predict_vad(texts, scale="1..5")
+    assert np.corrcoef(pred[:, 0], vad[:, 0])[0, 1] > 0.8
+
+
+def test_clear_errors(tiny_base, toy_csv, tmp_path):
+    cfg = _config(toy_csv, tiny_base)
+    cfg["tasks"][0]["columns"]["labels"] = "emotion"
+    with pytest.raises(InputError, match="'emotion'"):
+        train(TrainConfig.from_dict({**cfg, "tasks": cfg["tasks"][:1]}), tmp_path / "x", progress=False)
+    with pytest.raises(ValueError, match="needs a categories task"):
+        train(TrainConfig.from_dict({**cfg, "tasks": cfg["tasks"][2:3]}), tmp_path / "x", progress=False)
+    with pytest.raises(ValueError, match="unknown training options: epoch"):
+        TrainConfig.from_dict({"epoch": 3})
+    with pytest.raises(ValueError, match="unknown ranking loss"):
+        TaskSpec("ranking", "emobank", loss="lambdarank")
+    with pytest.raises(ValueError, match="labels=\\[...\\]"):
+        AffectEstimator(task="soft", base=str(tiny_base)).fit(["a", "b"], np.array([[1, 0], [0, 1]]))
+    assert not (tmp_path / "x").exists()
+
+
+def test_targets_from_files(toy_csv):
+    from affectkit.training.data import load_task_splits
+    from affectkit.training.targets import build_targets
+
+    spec = TaskSpec("categories", str(toy_csv), target="multi-label", smoothing=0.2,
+                    columns={"text": "text", "labels": "label", "split": "split"})
+    splits = load_task_splits(spec)
+    assert [len(splits[s]) for s in ("train", "dev", "test")] == [120, 40, 40]
+    y = build_targets(spec, splits["train"])
+    # smoothing changes the distribution target only; the sigmoid head still learns the 0/1 labels
+    assert set(np.unique(y.multi)) == {0.0, 1.0}
+    np.testing.assert_allclose(y.dist.sum(axis=1), 1.0, rtol=1e-6)
+    assert y.dist.min() == pytest.approx(0.2 / 3)
+    votes = TaskSpec("categories", str(toy_csv), target="single-label", aggregation="majority",
+                     columns={"text": "text", "votes": ["votes_anger", "votes_joy", "votes_sadness"]})
+    ds = load_task_splits(votes)["train"]
+    yv = build_targets(votes, ds)
+    assert len(yv) == len(ds)  # 2 of 2 or 2 of 3 votes: always a majority here
+    assert (yv.dist.sum(axis=1) == 1).all()
