@@ -255,3 +255,21 @@ def test_targets_from_files(toy_csv):
     yv = build_targets(votes, ds)
     assert len(yv) == len(ds)  # 2 of 2 or 2 of 3 votes: always a majority here
     assert (yv.dist.sum(axis=1) == 1).all()
+
+
+def test_tuned_static_embeddings_are_saved_and_used(tiny_base, tmp_path):
+    from safetensors.numpy import load_file
+
+    rows = toy_rows(120, seed=4)
+    texts, labels = [r["text"] for r in rows], [r["label"] for r in rows]
+    tuned = fit(texts, labels, task="single-label", base=str(tiny_base), encoder="static", epochs=30, head_lr=0.02,
+                static={"pca_dims": None, "tune": True, "tune_lr": 0.01}, output=tmp_path / "tuned")
+    frozen = fit(texts, labels, task="single-label", base=str(tiny_base), encoder="static", epochs=30,
+                 head_lr=0.02, static={"pca_dims": None}, output=tmp_path / "frozen")
+    e_tuned = load_file(str(tmp_path / "tuned/encoder/embeddings.safetensors"))["embeddings"]
+    e_frozen = load_file(str(tmp_path / "frozen/encoder/embeddings.safetensors"))["embeddings"]
+    assert e_tuned.dtype == np.float16 and e_tuned.shape == e_frozen.shape
+    assert not np.array_equal(e_tuned, e_frozen)  # the token vectors moved
+    assert json.loads((tmp_path / "tuned/encoder/config.json").read_text())["tuned"]
+    acc = np.mean(tuned.predict(texts) == np.array(labels))
+    assert acc > 0.9  # chance is about 0.33

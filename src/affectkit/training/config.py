@@ -100,6 +100,8 @@ class StaticOptions:
     sif_coefficient: SIF weight a / (a + p(token)) with Zipf-estimated p (model2vec's default 1e-4; None: off).
     vocabulary: ``null`` = the encoder's subword vocabulary; ``corpus`` = also the most frequent words of the
       training texts (each word embedded as a whole by the encoder), up to ``vocabulary_size``.
+    tune: also train the token vectors with the heads (learning rate ``tune_lr``); the output is still a
+      static encoder folder.
     """
 
     pca_dims: int | None = 256
@@ -108,6 +110,8 @@ class StaticOptions:
     vocabulary_size: int = 20000
     min_count: int = 3
     normalize: bool = True
+    tune: bool = False  # train the token vectors together with the heads
+    tune_lr: float = 1e-3
 
 
 @dataclass

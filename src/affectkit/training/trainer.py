@@ -96,7 +96,7 @@ def _texts_key(texts: list[str]) -> str:
 
 
 # -- where pooled vectors come from --------------------------------------------------------------------------------
-class _FineTuneSource:
+class FineTuneFeatures:
     """A trainable Hugging Face encoder, mean-pooled (texts truncated to ``max_length`` while training)."""
 
     trainable = True
@@ -157,7 +157,7 @@ class _FineTuneSource:
         self.encoder.load_state_dict(state)
 
 
-class _FrozenSource:
+class FrozenFeatures:
     """The exported inference encoder (ONNX or static); every text list is embedded once and cached.
 
     Heads train on standardised vectors ((x - mean) / sd over the training texts), which makes plain linear
@@ -175,6 +175,7 @@ class _FrozenSource:
         self.torch = torch
         self.encoder = load_encoder(encoder_dir, kind)
         self.dim = int(self.encoder.dim)
+        self.store: dict[str, np.ndarray] = {}  # raw vectors per distinct text list
         self.cache: dict[str, np.ndarray] = {}
         self.raw: dict[str, np.ndarray] = {}
         self.tensors: dict[str, Any] = {}
@@ -182,20 +183,31 @@ class _FrozenSource:
         self.sd = np.ones(self.dim, dtype=np.float32)
 
     def register(self, key: str, texts: list[str]) -> np.ndarray:
-        self.raw[key] = embed_texts(self.encoder, texts)
+        """Embed a training text list (once per distinct list) and restandardise over every list registered."""
+        tkey = _texts_key(texts)
+        if tkey not in self.store:
+            self.store[tkey] = embed_texts(self.encoder, texts)
+        self.raw[key] = self.store[tkey]
         allx = np.concatenate(list(self.raw.values()))
         self.mean, self.sd = allx.mean(axis=0), np.maximum(allx.std(axis=0), 1e-6)
         self.tensors = {k: self.torch.from_numpy((x - self.mean) / self.sd) for k, x in self.raw.items()}
         self.cache = {}
         return np.zeros(len(texts))
 
+    def reset(self) -> None:
+        """Forget the registered training lists (embeddings stay cached), e.g. between benchmark runs."""
+        self.raw, self.tensors, self.cache = {}, {}, {}
+
     def pool(self, key: str, rows: np.ndarray):
         return self.tensors[key][self.torch.from_numpy(np.asarray(rows, dtype=np.int64))]
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        """Standardised vectors of any texts (dev, test), cached."""
         key = _texts_key(texts)
+        if key not in self.store:
+            self.store[key] = embed_texts(self.encoder, texts)
         if key not in self.cache:
-            self.cache[key] = ((embed_texts(self.encoder, texts) - self.mean) / self.sd).astype(np.float32)
+            self.cache[key] = ((self.store[key] - self.mean) / self.sd).astype(np.float32)
         return self.cache[key]
 
     def fold(self, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -214,6 +226,75 @@ class _FrozenSource:
 
     def load_state(self, state: dict[str, Any]) -> None:
         pass
+
+
+class TunedStaticFeatures(FrozenFeatures):
+    """Static embeddings trained together with the heads (``static.tune: true``): the distilled vectors are
+    the starting point, and every token seen in training moves towards what the heads need, which recovers
+    part of what distillation loses (the idea of fine-tuning a model2vec model on the task, as model2vec's own
+    classifier training does). A text's vector is still the (normalised) mean of its tokens' vectors, so
+    :meth:`save_encoder` writes an ordinary static encoder folder. The standardisation of the features is
+    fixed from the distilled vectors and folded into the heads at export, as for frozen features."""
+
+    trainable = True
+
+    def __init__(self, encoder_dir: Path, lr: float) -> None:
+        super().__init__(encoder_dir, "static")
+        from torch import nn
+
+        self.lr = lr
+        self.bag = nn.EmbeddingBag.from_pretrained(self.torch.from_numpy(self.encoder.embeddings.copy()),
+                                                   freeze=False, mode="mean")
+        self.ids: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _token_ids(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Flat kept token ids and per-text offsets (the tokens StaticEmbeddingEncoder averages)."""
+        encs = self.encoder.tokenizer.encode_batch(texts, add_special_tokens=False)
+        ids = [np.asarray(e.ids, dtype=np.int64) for e in encs]
+        ids = [x[self.encoder.keep[x]] if len(x) else x for x in ids]
+        offsets = np.cumsum([0] + [len(x) for x in ids[:-1]]).astype(np.int64)
+        return (np.concatenate(ids) if ids else np.zeros(0, np.int64)), offsets
+
+    def register(self, key: str, texts: list[str]) -> np.ndarray:
+        super().register(key, texts)  # fixes the standardisation from the distilled vectors
+        flat, offsets = self._token_ids(texts)
+        self.ids[key] = (flat, np.r_[offsets, len(flat)])
+        return np.zeros(len(texts))
+
+    def _forward(self, flat: np.ndarray, offsets: np.ndarray):
+        torch = self.torch
+        x = self.bag(torch.from_numpy(flat), torch.from_numpy(offsets))
+        if self.encoder.normalize:
+            x = torch.nn.functional.normalize(x, dim=1, eps=1e-12)
+        return (x - torch.from_numpy(self.mean)) / torch.from_numpy(self.sd)
+
+    def pool(self, key: str, rows: np.ndarray):
+        flat, bounds = self.ids[key]
+        pieces = [flat[bounds[r] : bounds[r + 1]] for r in rows]
+        offsets = np.cumsum([0] + [len(p) for p in pieces[:-1]]).astype(np.int64)
+        return self._forward(np.concatenate(pieces) if pieces else np.zeros(0, np.int64), offsets)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        with self.torch.no_grad():
+            return self._forward(*self._token_ids(texts)).numpy().astype(np.float32)
+
+    def parameters(self):
+        return self.bag.parameters()
+
+    def state(self) -> dict[str, Any]:
+        return {"weight": self.bag.weight.detach().clone()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.bag.weight.data.copy_(state["weight"])
+
+    def save_encoder(self, path: Path) -> None:
+        from safetensors.numpy import save_file
+
+        save_file({"embeddings": self.bag.weight.detach().numpy().astype(np.float16)},
+                  str(path / "embeddings.safetensors"))
+        cfg = json.loads((path / "config.json").read_text())
+        cfg["tuned"] = "token vectors trained with the heads (affectkit static.tune)"
+        (path / "config.json").write_text(json.dumps(cfg, indent=2))
 
 
 def embed_texts(encoder: Any, texts: list[str], batch: int = 2048) -> np.ndarray:
@@ -258,13 +339,11 @@ class Trainer:
         self.command = command
 
     # -- data --------------------------------------------------------------------------------------------------------
-    def _prepare(self) -> list[_Task]:
+    def prepare(self) -> list[_Task]:
+        """Load every task's splits and build their targets."""
         cfg = self.config
         if not cfg.tasks:
             raise ValueError("the training config has no tasks")
-        if not any(t.type == "categories" for t in cfg.tasks):
-            raise ValueError("a model folder needs a categories task (every affectkit model predicts emotions); "
-                             "add one next to vad, regression or ranking tasks")
         names = [t.head_name for t in cfg.tasks]
         if len(set(names)) != len(names):
             raise ValueError(f"two tasks write the same head {names}; give one a name")
@@ -298,9 +377,12 @@ class Trainer:
         cfg = self.config
         _seed_everything(cfg.seed)
         torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+        if not any(t.type == "categories" for t in cfg.tasks):
+            raise ValueError("a model folder needs a categories task (every affectkit model predicts emotions); "
+                             "add one next to vad, regression or ranking tasks")
         base = resolve_base(cfg.base)
         t_start = time.time()
-        tasks = self._prepare()
+        tasks = self.prepare()
         out = Path(output)
         stage = out.with_name(out.name + ".partial")
         if stage.exists():
@@ -316,12 +398,15 @@ class Trainer:
                 from transformers import AutoModel
 
                 export_onnx(AutoModel.from_pretrained(base), base, stage / "encoder", cfg)
-            source: Any = _FrozenSource(stage / "encoder", kind)
+            if cfg.encoder == "static" and cfg.static.tune:
+                source: Any = TunedStaticFeatures(stage / "encoder", cfg.static.tune_lr)
+            else:
+                source = FrozenFeatures(stage / "encoder", kind)
         else:
-            source = _FineTuneSource(base, cfg)
-        heads = make_heads([t.spec for t in tasks], {t.name: len(t.labelset) for t in tasks
-                                                     if t.spec.type == "categories"}, source.dim)
-        history, best_score = self._loop(source, heads, tasks)
+            source = FineTuneFeatures(base, cfg)
+        heads, history, best_score = self.train_heads(source, tasks)
+        if hasattr(source, "save_encoder"):
+            source.save_encoder(stage / "encoder")
         if not cfg.frozen:
             export_onnx(source.encoder, base, stage / "encoder", cfg)
             # the fine-tuned encoder in Hugging Face format, beside (not inside) the model folder: distillation
@@ -353,6 +438,16 @@ class Trainer:
         return out
 
     # -- the loop ----------------------------------------------------------------------------------------------------
+    def train_heads(self, source: Any, tasks: list[_Task]) -> tuple[Any, list[dict[str, Any]], float | None]:
+        """Train new linear heads for ``tasks`` on ``source`` (:class:`FrozenFeatures` or
+        :class:`FineTuneFeatures`); returns ``(heads, per-epoch dev metrics, best selection score)`` with the
+        heads (and a fine-tuned encoder) restored to the best dev epoch."""
+        _seed_everything(self.config.seed)
+        heads = make_heads([t.spec for t in tasks], {t.name: len(t.labelset) for t in tasks
+                                                     if t.spec.type == "categories"}, source.dim)
+        history, best = self._loop(source, heads, tasks)
+        return heads, history, best
+
     def _loop(self, source: Any, heads: Any, tasks: list[_Task]) -> tuple[list[dict[str, Any]], float | None]:
         import torch
 
@@ -371,7 +466,8 @@ class Trainer:
         dropout = torch.nn.Dropout(cfg.dropout)
         param_groups = [{"params": list(heads.parameters()), "lr": cfg.head_lr, "weight_decay": 0.0}]
         if source.trainable:
-            param_groups.append({"params": list(source.parameters()), "lr": cfg.lr})
+            param_groups.append({"params": list(source.parameters()), "lr": getattr(source, "lr", cfg.lr),
+                                 **({"weight_decay": 0.0} if hasattr(source, "lr") else {})})
         opt = torch.optim.AdamW(param_groups, weight_decay=cfg.weight_decay)
         steps_per_epoch = len(_epoch_schedule(groups, cfg.batch_size, cfg.seed, lengths))
         total = max(1, steps_per_epoch * cfg.epochs)
