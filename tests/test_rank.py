@@ -5,49 +5,31 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import run_cli
+from tiny_models import WORDS
+
 from affectkit.labels import get_labelset
 from affectkit.ranking import COMPOSITES, attribute_scores, cut_size, rank_order, run_rank
 from affectkit.schema import BatchPrediction
 
-ROOT = Path(__file__).resolve().parents[1]
-VOCAB = "happy sad angry calm scared nervous great terrible love hate i am so very the day news is this".split()
-
 
 def make_model(path: Path) -> Path:
-    """A model folder: WordPiece tokenizer over VOCAB, random static vectors, random Ekman, VAD and score heads."""
-    from safetensors.numpy import save_file
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    """tests/tiny_models.py's static model (random vectors, Ekman and VAD heads) plus a random score head."""
+    from tiny_models import make_static_model
 
-    from affectkit.modules.heads import CategoryHead, ScoreHead, VADHead
+    from affectkit.modules.heads import ScoreHead
 
-    enc = path / "encoder"
-    enc.mkdir(parents=True)
-    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", *VOCAB])}
-    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.save(str(enc / "tokenizer.json"))
-    rng = np.random.default_rng(0)
-    dim = 6
-    save_file({"embeddings": rng.normal(size=(len(vocab), dim)).astype(np.float16)}, str(enc / "embeddings.safetensors"))
-    (enc / "config.json").write_text(json.dumps({"type": "static", "skip_tokens": ["[UNK]", "[PAD]"]}))
-    k = len(get_labelset("ekman"))
-    CategoryHead("ekman", rng.normal(size=(k, dim)), rng.normal(size=k), rng.normal(size=(k, dim)),
-                 rng.normal(size=k)).save(path / "heads/ekman")
-    VADHead(rng.normal(size=(3, dim)), np.full(3, 3.0), "1..5").save(path / "heads/vad")
-    ScoreHead("urgency", rng.normal(size=dim), 0.5, "ranknet").save(path / "heads/urgency")
-    (path / "affectkit_model.json").write_text(json.dumps({
-        "format": 1, "name": "tiny-rank", "encoder": {"type": "static", "path": "encoder"},
-        "heads": ["heads/ekman", "heads/vad", "heads/urgency"], "primary_labelset": "ekman"}))
+    make_static_model(path)
+    ScoreHead("urgency", np.random.default_rng(0).normal(size=8), 0.5, "ranknet").save(path / "heads/urgency")
+    cfg = json.loads((path / "affectkit_model.json").read_text())
+    cfg["heads"].append("heads/urgency")
+    (path / "affectkit_model.json").write_text(json.dumps(cfg))
     return path
 
 
@@ -61,7 +43,7 @@ def model(tmp_path_factory):
 @pytest.fixture()
 def posts(tmp_path) -> Path:
     rng = np.random.default_rng(1)
-    texts = [" ".join(rng.choice(VOCAB, size=rng.integers(2, 7))) for _ in range(40)]
+    texts = [" ".join(rng.choice(WORDS, size=rng.integers(2, 7))) for _ in range(40)]
     texts[5] = ""  # no text: ranked last, with its reason
     texts[17] = "   "
     path = tmp_path / "posts.csv"
@@ -163,20 +145,14 @@ def test_rank_errors(model, posts, tmp_path):
         run_rank(str(tmp_path / "missing.csv"), None, model, "joy", progress=False)
 
 
-def _cli(*args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-c", "import sys; from affectkit.cli import main; sys.exit(main())", *args],
-                          input=input, capture_output=True, env=env, timeout=300)
-
-
 def test_rank_command_reads_stdin_and_exits_non_zero_on_bad_attribute(model):
     lines = b"i am so scared\nwhat a calm day\nthis is terrible news\n"
-    r = _cli("rank", "-", "--by", "distress", "--model", str(model.path), "--top", "2", "-q", input=lines)
+    r = run_cli("rank", "-", "--by", "distress", "--model", str(model.path), "--top", "2", "-q", input=lines)
     assert r.returncode == 0, r.stderr.decode()
     rows = [json.loads(x) for x in r.stdout.decode().splitlines()]
     assert [x["rank"] for x in rows] == [1, 2] and rows[0]["score"] >= rows[1]["score"]
     assert {x["text"] for x in rows} <= {"i am so scared", "what a calm day", "this is terrible news"}
-    bad = _cli("rank", "-", "--by", "nonsense", "--model", str(model.path), "-q", input=lines)
+    bad = run_cli("rank", "-", "--by", "nonsense", "--model", str(model.path), "-q", input=lines)
     assert bad.returncode == 1 and "unknown attribute" in bad.stderr.decode()
-    both = _cli("rank", "-", "--by", "joy", "--top", "1", "--share", "0.5", "--model", str(model.path), input=lines)
+    both = run_cli("rank", "-", "--by", "joy", "--top", "1", "--share", "0.5", "--model", str(model.path), input=lines)
     assert both.returncode == 1 and "not both" in both.stderr.decode()

@@ -1,4 +1,4 @@
-"""``affectkit train`` and ``fit`` end to end on a tiny BERT built here (random weights, a 40-word vocabulary),
+"""``affectkit train`` and ``fit`` end to end on a tiny BERT (random weights, a 30-word vocabulary),
 so fine-tuning, ONNX export, static distillation, calibration and loading all run for real in seconds."""
 
 from __future__ import annotations
@@ -18,34 +18,10 @@ import affectkit  # noqa: E402
 from affectkit.errors import InputError  # noqa: E402
 from affectkit.training import AffectEstimator, TaskSpec, TrainConfig, fit, train  # noqa: E402
 
-WORDS = {"joy": ["happy", "great", "love", "good", "glad"], "sadness": ["sad", "terrible", "bad", "lonely"],
-         "anger": ["angry", "hate", "furious"]}
-FILLER = "i am was very so really today this is the a news day it and not".split()
+WORDS = {"joy": ["happy", "great", "love", "good", "joy"], "sadness": ["sad", "terrible", "bad"],
+         "anger": ["angry", "hate"]}
+FILLER = "i you is was not very day today this that it and so really the a news".split()
 VALENCE = {"joy": 4.2, "sadness": 1.8, "anger": 2.0}
-
-
-def make_tiny_base(path: Path) -> Path:
-    """A 2-layer, 32-wide BERT with a WordPiece tokenizer over the toy words, in Hugging Face format."""
-    import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    torch.manual_seed(0)
-    words = [w for ws in WORDS.values() for w in ws] + FILLER
-    vocab = {tok: i for i, tok in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, ".", "!", ","])}
-    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    path.mkdir(parents=True, exist_ok=True)
-    tok.save(str(path / "tokenizer.json"))
-    (path / "vocab.txt").write_text("\n".join(vocab))
-    cfg = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=64)
-    BertModel(cfg).save_pretrained(path)
-    BertTokenizerFast(tokenizer_file=str(path / "tokenizer.json"), vocab_file=str(path / "vocab.txt"),
-                      model_max_length=64).save_pretrained(path)
-    return path
 
 
 def toy_rows(n: int, seed: int = 0) -> list[dict]:
@@ -54,7 +30,7 @@ def toy_rows(n: int, seed: int = 0) -> list[dict]:
     rows = []
     for i in range(n):
         lab = rng.choice(list(WORDS))
-        text = " ".join(rng.sample(FILLER, 3) + [rng.choice(WORDS[lab])] + rng.sample(FILLER, 2))
+        text = " ".join(rng.sample(FILLER, 2) + [rng.choice(WORDS[lab])] + rng.sample(FILLER, 1))
         v = VALENCE[lab] + rng.gauss(0, 0.2)
         rows.append({"text": text, "label": lab, "v": v, "a": 3 + rng.gauss(0, 0.5), "d": 3 + rng.gauss(0, 0.5),
                      "votes_joy": 2 * (lab == "joy") + rng.randint(0, 1), "votes_sadness": 2 * (lab == "sadness"),
@@ -65,7 +41,10 @@ def toy_rows(n: int, seed: int = 0) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def tiny_base(tmp_path_factory) -> Path:
-    return make_tiny_base(tmp_path_factory.mktemp("tiny") / "bert")
+    """A 2-layer, 32-wide random BERT over a word-level vocabulary of the toy words (tests/tiny_models.py)."""
+    from tiny_models import make_tiny_bert
+
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny") / "bert")
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +115,10 @@ def test_train_command_with_a_column_mapping(tiny_base, toy_csv, tmp_path):
     from affectkit.cli import main
 
     cfg_path = tmp_path / "toy.yaml"
-    cfg_path.write_text(yaml.safe_dump(_config(toy_csv, tiny_base)))
+    # static encoder + heads: fast, and its vectors keep the toy words apart (the frozen-transformer path is
+    # covered by the reproducibility test below)
+    cfg_path.write_text(yaml.safe_dump(_config(toy_csv, tiny_base, encoder="static", static={"pca_dims": None},
+                                               head_lr=0.02)))
     out = tmp_path / "toy-model"
     assert main(["train", "--config", str(cfg_path), "-o", str(out), "--seed", "3", "--quiet"]) == 0
     model = json.loads((out / "affectkit_model.json").read_text())
@@ -155,7 +137,7 @@ def test_train_command_with_a_column_mapping(tiny_base, toy_csv, tmp_path):
                                            [("toy", 40), ("votes", 40), ("vad", 40), ("rank_valence", 40),
                                             ("arousal_score", 40)]}
     # the heads learnt the toy signal: emotion words decide the label, joy words rank above sad ones
-    assert record["test_metrics"]["toy (toy test, 40 rows)"]["macro_f1"] > 0.6  # chance is about 0.33
+    assert record["test_metrics"]["toy (toy test, 40 rows)"]["macro_f1"] > 0.8  # chance is about 0.33
     assert record["test_metrics"]["rank_valence (toy test, 40 rows)"]["kendall_tau"] > 0.3
     card = (out / "README.md").read_text()
     assert "license: cc0-1.0" in card and f"affectkit train --config {cfg_path}" in card
