@@ -48,7 +48,7 @@ class AffectModel(Analyzer):
         if not self.category_heads:
             raise ModelFormatError(f"model {self.name!r} has no category head")
         primary = config.get("primary_labelset") or next(iter(self.category_heads))
-        self.labelset = get_labelset(primary)
+        self.labelset = self.category_heads[primary].labelset if primary in self.category_heads else get_labelset(primary)
         self.vad_head: VADHead | None = next((h for h in heads.values() if isinstance(h, VADHead)), None)
         self.score_heads: dict[str, ScoreHead] = {
             h.attribute: h for h in heads.values() if isinstance(h, ScoreHead)}
@@ -142,39 +142,49 @@ class AffectModel(Analyzer):
 
     def _evidence(self, texts: list[str], enc: EncodedBatch, head: CategoryHead, dist: np.ndarray) -> list[list[Evidence]]:
         """The words whose token vectors push the top label's logit up the most (against the mean label):
-        exact for a linear head over mean pooling."""
+        exact for a linear head over mean pooling. Vectorised over the whole batch: word pieces of one word add
+        up, a word seen in two overlapping windows keeps its larger share, and each text keeps its
+        ``n_evidence`` best distinct words (ties: later words first)."""
+        assert enc.token_states is not None and enc.offsets is not None and enc.word_ids is not None
+        out: list[list[Evidence]] = [[] for _ in texts]
+        lens = np.fromiter((len(x) for x in enc.token_states), dtype=np.int64, count=len(enc.token_states))
+        if lens.sum() == 0:
+            return out
         top = dist.argmax(axis=1)
         contrast = head.w_dist - head.w_dist.mean(axis=0, keepdims=True)  # (K, H)
-        per_text: list[dict[tuple[int, int], float]] = [{} for _ in texts]
-        assert enc.token_states is not None and enc.offsets is not None
-        assert enc.word_ids is not None
-        for seg, (states, offsets, word_ids) in enumerate(zip(enc.token_states, enc.offsets, enc.word_ids)):
-            i = int(enc.owner[seg])
-            if len(states) == 0:
-                continue
-            contrib = states @ contrast[top[i]] / len(states)
-            # word pieces of one word add up; a word seen in two overlapping windows keeps its larger share
-            starts = np.flatnonzero(np.r_[True, word_ids[1:] != word_ids[:-1]])
-            sums = np.add.reduceat(contrib, starts)
-            ends = np.r_[starts[1:], len(word_ids)] - 1
-            words = per_text[i]
-            for a, z, c in zip(offsets[starts, 0].tolist(), offsets[ends, 1].tolist(), sums.tolist()):
-                if c > words.get((a, z), -np.inf):
-                    words[(a, z)] = c
-        label_names = head.labelset.labels
-        out: list[list[Evidence]] = []
-        for i, (text, words) in enumerate(zip(texts, per_text)):
-            chosen: list[Evidence] = []
+        seg = np.repeat(np.arange(len(lens)), lens)
+        text_of = enc.owner[seg]
+        proj = np.concatenate(enc.token_states) @ contrast.T  # (tokens, K)
+        contrib = proj[np.arange(len(seg)), top[text_of]] / lens[seg]
+        word = np.concatenate(enc.word_ids)
+        offsets = np.concatenate(enc.offsets)
+        starts = np.flatnonzero(np.r_[True, (seg[1:] != seg[:-1]) | (word[1:] != word[:-1])])
+        ends = np.r_[starts[1:], len(seg)] - 1
+        sums = np.add.reduceat(contrib, starts)
+        t, a, z = text_of[starts], offsets[starts, 0], offsets[ends, 1]
+        order = np.lexsort((z, a, t))  # the same word (text, span) from overlapping windows: keep the max
+        t, a, z, sums = t[order], a[order], z[order], sums[order]
+        first = np.flatnonzero(np.r_[True, (t[1:] != t[:-1]) | (a[1:] != a[:-1]) | (z[1:] != z[:-1])])
+        c = np.maximum.reduceat(sums, first)
+        t, a, z = t[first], a[first], z[first]
+        pos = c > 0
+        t, a, z, c = t[pos], a[pos], z[pos], c[pos]
+        order = np.lexsort((-z, -a, -c, t))  # per text: strongest first (ties: later span first)
+        t, a, z, c = t[order].tolist(), a[order].tolist(), z[order].tolist(), c[order].tolist()
+        bounds = np.searchsorted(np.asarray(t, dtype=np.int64), np.arange(len(texts) + 1)).tolist()
+        names = head.labelset.labels
+        for i, text in enumerate(texts):
+            chosen = out[i]
             seen: set[str] = set()
-            for c, s, e in sorted(((c, s, e) for (s, e), c in words.items() if c > 0), reverse=True):
-                word = text[s:e]
-                if word.lower() in seen or not _WORD.search(word):
+            for j in range(bounds[i], bounds[i + 1]):
+                w = text[a[j] : z[j]]
+                low = w.lower()
+                if low in seen or not _WORD.search(w):
                     continue  # one entry per distinct word, and only words (not bare punctuation)
-                seen.add(word.lower())
-                chosen.append(Evidence(word, s, e, label_names[top[i]], round(float(c), 4)))
+                seen.add(low)
+                chosen.append(Evidence(w, a[j], z[j], names[top[i]], round(c[j], 4)))
                 if len(chosen) == self.n_evidence:
                     break
-            out.append(chosen)
         return out
 
 

@@ -1,7 +1,8 @@
-"""Ranking items by an affect attribute ("most distressed first").
+"""Ranking items by an affect attribute ("most distressed first"), and ranking metrics.
 
 An attribute is one of:
 - ``valence``, ``arousal``, ``dominance``, ``intensity``;
+- a composite of the VAD dimensions (see :data:`COMPOSITES`), e.g. ``distress``;
 - a label of the output label set (its probability), or several joined by ``+`` (their summed probability);
 - ``score:NAME``, a trained score head of the model (e.g. a RankNet head);
 - any of the above prefixed with ``-`` to rank ascending instead of descending.
@@ -9,12 +10,43 @@ An attribute is one of:
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 
 from affectkit.schema import BatchPrediction
-from affectkit.vad import DIMENSIONS
+from affectkit.vad import CANONICAL, DIMENSIONS, convert
 
 SCALAR_ATTRIBUTES = (*DIMENSIONS, "intensity")
+
+
+@dataclass(frozen=True)
+class Composite:
+    """A named direction in VAD space: score = sum_d weight_d * x_d on the -1..1 scale."""
+
+    name: str
+    weights: dict[str, float]
+    source: str
+
+
+_R2 = 1 / math.sqrt(2)
+# Watson and Tellegen (1985), "Toward a consensual structure of mood": the two main mood factors, Negative and
+# Positive Affect, are the pleasantness / engagement (valence / arousal) axes rotated by 45 degrees. High Negative
+# Affect is unpleasant and activated ("distressed, fearful, hostile, jittery, nervous"); in Russell's (1980)
+# circumplex "distressed" sits in that same quadrant. So distress = (arousal - valence) / sqrt 2 (our choice of
+# operationalisation; it needs an analyzer that gives VAD).
+COMPOSITES = {c.name: c for c in [
+    Composite("distress", {"valence": -_R2, "arousal": _R2},
+              "Watson and Tellegen 1985, high Negative Affect: unpleasant + activated (the circumplex diagonal)"),
+    Composite("negative-affect", {"valence": -_R2, "arousal": _R2}, "Watson and Tellegen 1985 (= distress)"),
+    Composite("positive-affect", {"valence": _R2, "arousal": _R2},
+              "Watson and Tellegen 1985, high Positive Affect: pleasant + activated (enthusiastic, excited)"),
+    Composite("calm", {"valence": _R2, "arousal": -_R2},
+              "Russell 1980 circumplex: pleasant + deactivated (relaxed, calm, serene)"),
+    Composite("depression", {"valence": -_R2, "arousal": -_R2},
+              "Russell 1980 circumplex: unpleasant + deactivated (sad, depressed, bored)"),
+]}
 
 
 def parse_attribute(attribute: str) -> tuple[str, bool]:
@@ -29,7 +61,13 @@ def attribute_scores(batch: BatchPrediction, attribute: str) -> np.ndarray:
     """Per-row score of ``attribute`` (higher = ranked first unless the attribute starts with ``-``).
     Rows that failed get NaN."""
     name, ascending = parse_attribute(attribute)
-    if name in DIMENSIONS:
+    if name in COMPOSITES:
+        if batch.vad is None:
+            raise ValueError(f"{name} is defined on valence and arousal ({COMPOSITES[name].source}); this analyzer "
+                             "gives no VAD: rank by labels instead, e.g. fear+nervousness+sadness")
+        vad = convert(batch.vad.astype(np.float64), batch.vad_scale, CANONICAL)
+        s = sum(w * vad[:, DIMENSIONS.index(d)] for d, w in COMPOSITES[name].weights.items())
+    elif name in DIMENSIONS:
         if batch.vad is None:
             raise ValueError(f"this analyzer gives no {name}")
         s = batch.vad[:, DIMENSIONS.index(name)].astype(np.float64)
@@ -47,7 +85,8 @@ def attribute_scores(batch: BatchPrediction, attribute: str) -> np.ndarray:
         missing = [lab for lab in labels if lab not in batch.labelset]
         if missing:
             raise ValueError(f"unknown attribute {name!r}: {missing} not in label set {batch.labelset.name} "
-                             f"(use valence, arousal, dominance, intensity, score:NAME or labels of "
+                             f"(use valence, arousal, dominance, intensity, {', '.join(COMPOSITES)}, score:NAME "
+                             f"or labels of "
                              f"{batch.labelset.name}: {', '.join(batch.labelset.labels)})")
         s = batch.dist[:, [batch.labelset.index(lab) for lab in labels]].sum(axis=1)
     return -s if ascending else s
@@ -57,3 +96,205 @@ def rank_order(scores: np.ndarray) -> np.ndarray:
     """Indices from highest to lowest score; NaN last; ties keep input order."""
     key = np.where(np.isnan(scores), -np.inf, scores)
     return np.argsort(-key, kind="stable")
+
+
+# -- ranking metrics -------------------------------------------------------------------------------------------------
+def _pair_signs(pred: np.ndarray, gold: np.ndarray, block: int = 1024):
+    """Yield ``(sign(pred_i - pred_j), sign(gold_i - gold_j))`` for all pairs i < j, a block of rows at a time."""
+    n = len(pred)
+    for a in range(0, n, block):
+        rows = np.arange(a, min(a + block, n))
+        upper = np.arange(n)[None, :] > rows[:, None]
+        dp = np.sign(pred[rows, None] - pred[None, :])[upper]
+        dg = np.sign(gold[rows, None] - gold[None, :])[upper]
+        yield dp, dg
+
+
+def _finite(pred: np.ndarray, gold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pred, gold = np.asarray(pred, np.float64).ravel(), np.asarray(gold, np.float64).ravel()
+    if pred.shape != gold.shape:
+        raise ValueError("predicted and gold scores differ in length")
+    ok = np.isfinite(pred) & np.isfinite(gold)
+    return pred[ok], gold[ok]
+
+
+def kendall_tau(pred: np.ndarray, gold: np.ndarray) -> float:
+    """Kendall's tau-b between predicted and gold scores (Kendall 1945): (C - D) / sqrt((P - T_pred)(P - T_gold))
+    over the P = n(n-1)/2 pairs, T = pairs tied in one ranking. Without ties it is RESEARCH.md's
+    (C - D) / C(n, 2). Rows where either score is not finite are left out."""
+    pred, gold = _finite(pred, gold)
+    c = d = tp = tg = total = 0
+    for dp, dg in _pair_signs(pred, gold):
+        prod = dp * dg
+        c += int((prod > 0).sum())
+        d += int((prod < 0).sum())
+        tp += int((dp == 0).sum())
+        tg += int((dg == 0).sum())
+        total += len(dp)
+    denom = np.sqrt(float(total - tp) * float(total - tg))
+    return float((c - d) / denom) if denom > 0 else float("nan")
+
+
+def ranking_accuracy(pred: np.ndarray, gold: np.ndarray) -> float:
+    """The share of pairs with different gold scores that the prediction orders the same way (a tie in the
+    prediction counts half). Pairs tied in gold have no right order and are left out."""
+    pred, gold = _finite(pred, gold)
+    right = 0.0
+    pairs = 0
+    for dp, dg in _pair_signs(pred, gold):
+        ordered = dg != 0
+        right += float(((dp * dg) > 0).sum()) + 0.5 * float(((dp == 0) & ordered).sum())
+        pairs += int(ordered.sum())
+    return right / pairs if pairs else float("nan")
+
+
+# -- the rank job ----------------------------------------------------------------------------------------------------
+@dataclass
+class RankReport:
+    rows: int = 0
+    errors: int = 0
+    written: int = 0
+    seconds: float = 0.0
+    external: bool = False
+    output: str | None = None
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def cut_size(n: int, top: int | None = None, share: float | None = None) -> int:
+    """How many ranked rows to keep: ``top`` k, or the first ``share`` of the queue (rounded up), or all."""
+    if top is not None and share is not None:
+        raise ValueError("give --top or --share, not both")
+    if top is not None:
+        if top < 1:
+            raise ValueError("--top must be at least 1")
+        return min(top, n)
+    if share is not None:
+        if not 0 < share <= 1:
+            raise ValueError("--share must be in (0, 1]")
+        return min(n, math.ceil(share * n - 1e-9))
+    return n
+
+
+def run_rank(input_path: str, output: str | None, analyzer, attribute: str, *, text_col: str = "text",
+             labels: str | None = None, top: int | None = None, share: float | None = None,
+             columns: list[str] | None = None, prefix: str = "", fmt: str | None = None,
+             output_format: str | None = None, chunk_size: int = 4096, batch_size: int = 256,
+             memory_rows: int = 1_000_000, progress: bool = True) -> RankReport:
+    """Score every row of a file by ``attribute``, order the rows and write the top of the queue.
+
+    Memory: pass 1 streams the input chunk by chunk through the model and keeps only one float per row (the
+    score). The order is then known, so pass 2 re-reads the input and keeps only the selected rows with the
+    wanted ``columns``; when more than ``memory_rows`` rows are selected they are spilled to temporary files by
+    rank range (a bucket sort: each row's final position is already known) and written bucket by bucket. Input
+    from stdin is spooled to a temporary file first, so that it can be read twice.
+    """
+    import shutil
+    import tempfile
+    import time
+    from pathlib import Path
+
+    import pandas as pd
+
+    from affectkit.errors import InputError
+    from affectkit.runner import AnalyzeOptions, _progress, predict_frame
+    from affectkit.tabular import PartWriter, detect_format, read_chunks, write_frame
+
+    t0 = time.time()
+    report = RankReport(output=str(output) if output else None)
+    tmp = Path(tempfile.mkdtemp(prefix="affectkit-rank-"))
+    try:
+        if str(input_path) == "-":
+            fmt = detect_format("-", fmt)
+            spooled = tmp / f"stdin.{fmt}"
+            import sys
+
+            with open(spooled, "wb") as f:
+                shutil.copyfileobj(sys.stdin.buffer, f)
+            input_path = str(spooled)
+        elif not Path(input_path).is_file():
+            raise InputError(f"input file not found: {input_path}")
+        fmt = detect_format(input_path, fmt)
+        options = AnalyzeOptions(text_col=text_col, labels=labels, batch_size=batch_size)
+        # pass 1: scores only
+        scores: list[np.ndarray] = []
+        failures: dict[int, str] = {}  # row -> why it has no score (few, normally)
+        bar = _progress(None, "row", progress)
+        try:
+            for chunk in read_chunks(input_path, fmt, chunk_size, text_col):
+                batch = predict_frame(chunk.frame, analyzer, options, chunk.errors)
+                try:
+                    s = attribute_scores(batch, attribute)
+                except ValueError as e:
+                    raise InputError(str(e)) from None
+                scores.append(s)
+                failures.update({chunk.start + i: e for i, e in enumerate(batch.errors) if e})
+                bar.update(len(chunk))
+        finally:
+            bar.close()
+        report.errors = len(failures)
+        all_scores = np.concatenate(scores) if scores else np.zeros(0)
+        n = report.rows = len(all_scores)
+        k = cut_size(n, top, share)
+        order = rank_order(all_scores)[:k]
+        rank_of = np.zeros(n, dtype=np.int64)
+        rank_of[order] = np.arange(1, k + 1)
+        del order
+        # pass 2: the selected rows, in rank order
+        names = {"rank": prefix + "rank", "score": prefix + "score", "error": prefix + "error"}
+        external = k > memory_rows
+        buckets: dict[int, list[pd.DataFrame]] = {}
+        spilled: dict[int, list[Path]] = {}
+        buffered = 0
+        for chunk in read_chunks(input_path, fmt, chunk_size, text_col):
+            start = chunk.start
+            local = np.flatnonzero(rank_of[start : start + len(chunk)] > 0)
+            if len(local) == 0:
+                continue
+            frame = chunk.frame
+            if columns:
+                missing = [c for c in columns if c not in frame.columns]
+                if missing:
+                    raise InputError(f"--columns {missing} not found; columns are: {', '.join(map(repr, frame.columns))}")
+                frame = frame[columns]
+            clash = [c for c in names.values() if c in frame.columns]
+            if clash:
+                raise InputError(f"output columns {clash} already exist in the input; pass --prefix (e.g. --prefix ak_)")
+            piece = frame.iloc[local].reset_index(drop=True).copy()
+            piece[names["rank"]] = rank_of[start + local]
+            piece[names["score"]] = np.round(all_scores[start + local], 6)
+            piece[names["error"]] = [failures.get(start + i) or (None if np.isfinite(all_scores[start + i])
+                                                                 else "no score") for i in local]
+            if not external:
+                buckets.setdefault(0, []).append(piece)
+                continue
+            for b, part in piece.groupby((piece[names["rank"]] - 1) // memory_rows):
+                buckets.setdefault(int(b), []).append(part)
+                buffered += len(part)
+            while buffered > memory_rows:  # spill the largest bucket
+                b = max(buckets, key=lambda key: sum(len(p) for p in buckets[key]))
+                path = tmp / f"bucket-{b:06d}-{len(spilled.get(b, [])):06d}.pkl"
+                pd.concat(buckets.pop(b)).to_pickle(path)
+                spilled.setdefault(b, []).append(path)
+                buffered = sum(len(p) for parts in buckets.values() for p in parts)
+        report.external = external
+        to_file = output is not None and str(output) != "-"
+        writer = PartWriter(output, output_format, {"rank": attribute}, resume=False) if to_file else None
+        for index, b in enumerate(sorted(set(buckets) | set(spilled))):
+            frames = [pd.read_pickle(p) for p in spilled.get(b, [])] + buckets.get(b, [])
+            ranked = pd.concat(frames, ignore_index=True).sort_values(names["rank"], kind="stable")
+            report.written += len(ranked)
+            if writer is None:
+                write_frame(ranked, None)
+            else:
+                writer.write(index, ranked)
+        if writer is not None:
+            if report.written == 0:
+                writer.write(0, pd.DataFrame(columns=list(names.values())))
+            writer.finish()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    report.seconds = time.time() - t0
+    return report

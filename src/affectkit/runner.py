@@ -12,7 +12,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
@@ -21,6 +21,9 @@ from affectkit.errors import InputError
 from affectkit.labels import get_labelset
 from affectkit.tabular import PartWriter, detect_format, read_chunks, write_frame
 from affectkit.tabular.writers import fingerprint_file
+
+if TYPE_CHECKING:
+    from affectkit.schema import BatchPrediction
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,21 @@ def analyze_frame(frame: pd.DataFrame, analyzer: Analyzer, options: AnalyzeOptio
     Rows with a read error (from the reader) are not sent to the model; their ``error`` column says why.
     Output columns that would overwrite an input column are refused (use ``prefix``).
     """
+    full = predict_frame(frame, analyzer, options, read_errors)
+    cols = full.to_columns(options.top_k, options.vad_scale, options.distribution, options.prefix)
+    clash = [c for c in cols if c in frame.columns]
+    if clash:
+        raise InputError(f"output columns {clash} already exist in the input; pass --prefix (e.g. --prefix ak_)")
+    out = frame.reset_index(drop=True).copy()
+    preds = pd.DataFrame(cols)
+    return pd.concat([out, preds], axis=1)
+
+
+def predict_frame(frame: pd.DataFrame, analyzer: Analyzer, options: AnalyzeOptions,
+                  read_errors: Sequence[str | None] | None = None) -> "BatchPrediction":
+    """The predictions for every row of ``frame`` (one per row, in order; rows with a read error carry it)."""
+    from affectkit.schema import BatchPrediction
+
     col = options.text_col
     if col not in frame.columns and len(frame.columns) > 0:
         raise InputError(f"column {col!r} not found; columns are: {', '.join(map(repr, frame.columns))} "
@@ -62,23 +80,14 @@ def analyze_frame(frame: pd.DataFrame, analyzer: Analyzer, options: AnalyzeOptio
     for b in range(0, len(to_model), options.batch_size):
         idx = to_model[b : b + options.batch_size]
         parts.append((idx, analyzer.analyze_batch([items[i] for i in idx], options.labels)))
-    from affectkit.schema import BatchPrediction
-
     labelset = get_labelset(options.labels) if options.labels else analyzer.labelset
     if parts:
         batch = BatchPrediction.concat([p for _, p in parts])
         positions = [i for idx, _ in parts for i in idx]
     else:
         batch, positions = None, []
-    full = BatchPrediction.scatter(n, positions, batch, {i: e for i, e in enumerate(read_errors) if e}, labelset,
+    return BatchPrediction.scatter(n, positions, batch, {i: e for i, e in enumerate(read_errors) if e}, labelset,
                                    analyzer.name)
-    cols = full.to_columns(options.top_k, options.vad_scale, options.distribution, options.prefix)
-    clash = [c for c in cols if c in frame.columns]
-    if clash:
-        raise InputError(f"output columns {clash} already exist in the input; pass --prefix (e.g. --prefix ak_)")
-    out = frame.reset_index(drop=True).copy()
-    preds = pd.DataFrame(cols)
-    return pd.concat([out, preds], axis=1)
 
 
 @dataclass

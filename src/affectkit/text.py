@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 MAX_TEXT_CHARS = 10_000_000  # beyond this an item is refused, with a message; below it, long texts are segmented
@@ -29,12 +30,15 @@ def check_text(item: Any) -> tuple[str | None, str | None]:
     return item, None
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
 def _first_surrogate(text: str) -> int | None:
     # Bytes that were not valid UTF-8 arrive as lone surrogates U+DC80..U+DCFF (errors="surrogateescape").
-    for i, ch in enumerate(text):
-        if "\udc80" <= ch <= "\udcff":
-            return i
-    return None
+    if text.isascii():
+        return None
+    m = _SURROGATE.search(text)
+    return m.start() if m else None
 
 
 def _preview(item: Any) -> str:

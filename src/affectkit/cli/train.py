@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -11,22 +13,37 @@ from affectkit.cli.app import app, setup_logging
 def train(
     config: Path = typer.Option(..., "--config", "-c", exists=True, help="Training config (YAML); see configs/."),
     output: Path = typer.Option(..., "-o", "--output", help="Model folder to write."),
-    epochs: int = typer.Option(None, "--epochs", help="Override the config's epochs."),
-    seed: int = typer.Option(None, "--seed", help="Override the config's seed."),
-    max_train_rows: int = typer.Option(None, "--max-train-rows", help="Cap rows per task (quick runs)."),
+    base: Optional[str] = typer.Option(None, "--base", help="Override the config's base encoder (a Hugging Face "
+                                       "folder, e.g. runs/default.hf-encoder for the fast model, or 'minilm')."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Override the config's epochs."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Override the config's seed."),
+    max_train_rows: Optional[int] = typer.Option(None, "--max-train-rows", help="Cap rows per task (quick runs)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (default: all)."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
-    """Train a model (encoder fine-tuning or heads only) and write a model folder. Needs the train extra."""
+    """Train a model (fine-tuning, heads only, or static embeddings + heads) and write a model folder with
+    weights, thresholds, training.json and a model card. Needs the train extra."""
     setup_logging(quiet, verbose=not quiet)
     from affectkit.training.config import TrainConfig
     from affectkit.training.trainer import train as run_train
 
-    cfg = TrainConfig.from_yaml(config)
-    if epochs is not None:
-        cfg.epochs = epochs
-    if seed is not None:
-        cfg.seed = seed
-    if max_train_rows is not None:
-        cfg.max_train_rows = max_train_rows
-    path = run_train(cfg, output, progress=not quiet)
+    try:
+        cfg = TrainConfig.from_yaml(config)
+    except (ValueError, TypeError) as e:
+        from affectkit.errors import InputError
+
+        raise InputError(f"{config}: {e}") from None
+    args = ["affectkit", "train", "--config", str(config), "-o", str(output)]
+    for flag, value, field in (("--base", base, "base"), ("--epochs", epochs, "epochs"), ("--seed", seed, "seed"),
+                               ("--max-train-rows", max_train_rows, "max_train_rows"),
+                               ("--threads", threads, "threads")):
+        if value is not None:
+            setattr(cfg, field, value)
+            args += [flag, str(value)]
+    try:
+        path = run_train(cfg, output, progress=not quiet, command=shlex.join(args))
+    except (ValueError, FileNotFoundError) as e:  # a config or data problem the user can fix
+        from affectkit.errors import InputError
+
+        raise InputError(str(e)) from e
     typer.echo(f"wrote {path}")

@@ -187,7 +187,7 @@ class StaticEmbeddingEncoder:
         flat, owner_k = flat[keep], owner[keep]
         counts = np.bincount(owner_k, minlength=n).astype(np.float32)
         pooled = np.zeros((n, self.dim), dtype=np.float32)
-        _segment_sum(pooled, owner_k, self.embeddings[flat])
+        _segment_sum(pooled, owner_k, self.embeddings, flat)
         pooled /= np.maximum(counts, 1.0)[:, None]
         if self.normalize:
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
@@ -211,13 +211,15 @@ class StaticEmbeddingEncoder:
         (path / "config.json").write_text(json.dumps(self.config, indent=2))
 
 
-def _segment_sum(out: np.ndarray, owner: np.ndarray, vectors: np.ndarray) -> None:
-    """out[owner[i]] += vectors[i], for owner sorted ascending (faster than np.add.at on large batches)."""
-    if len(owner) == 0:
-        return
-    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    sums = np.add.reduceat(vectors, starts, axis=0)
-    out[owner[starts]] += sums
+def _segment_sum(out: np.ndarray, owner: np.ndarray, table: np.ndarray, ids: np.ndarray,
+                 block: int = 4096) -> None:
+    """out[owner[i]] += table[ids[i]], for owner sorted ascending (faster than np.add.at on large batches).
+    Works a block of tokens at a time: gathering every token's vector at once would stream n_tokens x dim
+    floats through memory (about 3x slower on a large batch)."""
+    for a in range(0, len(ids), block):
+        o = owner[a : a + block]
+        starts = np.flatnonzero(np.r_[True, o[1:] != o[:-1]])
+        out[o[starts]] += np.add.reduceat(table[ids[a : a + block]], starts, axis=0)
 
 
 ENCODERS = {OnnxTransformerEncoder.kind: OnnxTransformerEncoder, StaticEmbeddingEncoder.kind: StaticEmbeddingEncoder}

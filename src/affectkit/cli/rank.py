@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from affectkit.cli.app import app, setup_logging
+
+
+@app.command()
+def rank(
+    input: str = typer.Argument(..., help="CSV, TSV, JSONL, Parquet or text file (one item per line); '-' reads stdin."),
+    by: str = typer.Option(..., "--by", "-b", help="What to rank by: an emotion of the label set (anger; "
+                           "several joined by +, e.g. fear+nervousness), valence, arousal, dominance, intensity, "
+                           "distress, positive-affect, calm, depression, or score:NAME (a trained ranking head). "
+                           "Prefix with - for ascending order (-valence: most negative first)."),
+    output: Optional[str] = typer.Option(None, "-o", "--output", help="Output file (format from its extension); default: JSONL on stdout."),
+    top: Optional[int] = typer.Option(None, "--top", "-k", help="Keep the top K rows."),
+    share: Optional[float] = typer.Option(None, "--share", help="Keep the top share of the queue, e.g. 0.1 for the first 10%."),
+    model: str = typer.Option("default", "--model", "-m", help="default, fast, a model folder, lexicon:PATH, hf:ID, llm:MODEL ..."),
+    text_col: str = typer.Option("text", "--text-col", "-t", help="Column holding the text."),
+    labels: Optional[str] = typer.Option(None, "--labels", "-l", help="Label set the emotion names refer to (default: the model's)."),
+    columns: Optional[str] = typer.Option(None, "--columns", help="Input columns to keep in the output, comma-separated (default: all)."),
+    prefix: str = typer.Option("", "--prefix", help="Prefix for the rank/score/error columns."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="Input format when the extension does not say."),
+    output_format: Optional[str] = typer.Option(None, "--output-format", help="Output format when the extension does not say."),
+    chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Rows scored per chunk."),
+    batch_size: int = typer.Option(256, "--batch-size", min=1, help="Texts per model call."),
+    memory_rows: int = typer.Option(1_000_000, "--memory-rows", min=1, help="Selected rows held in memory before spilling to disk."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Order the items of INPUT by an affect attribute and write them with their score and rank, highest
+    first, optionally cut at the top K or a share of the queue."""
+    setup_logging(quiet)
+    import affectkit
+    from affectkit.errors import InputError
+    from affectkit.labels import get_labelset
+    from affectkit.model import AffectModel
+    from affectkit.ranking import cut_size, run_rank
+
+    try:
+        cut_size(1, top, share)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    if labels:
+        get_labelset(labels)
+    analyzer = affectkit.load(model)
+    if isinstance(analyzer, AffectModel):
+        analyzer.evidence = False  # ranking needs scores, not the words behind them
+    report = run_rank(input, output, analyzer, by, text_col=text_col, labels=labels, top=top, share=share,
+                      columns=[c.strip() for c in columns.split(",") if c.strip()] if columns else None,
+                      prefix=prefix, fmt=fmt, output_format=output_format, chunk_size=chunk_size,
+                      batch_size=batch_size, memory_rows=memory_rows, progress=not quiet)
+    if not quiet:
+        where = f" -> {output}" if output else ""
+        print(f"ranked {report.rows:,} rows by {by} in {report.seconds:.1f}s ({report.rows_per_second:,.0f} rows/s); "
+              f"wrote {report.written:,}{where}; {report.errors:,} rows with errors (ranked last)", file=sys.stderr)
