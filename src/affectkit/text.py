@@ -10,10 +10,8 @@ MAX_TEXT_CHARS = 10_000_000  # beyond this an item is refused, with a message; b
 
 def check_text(item: Any) -> tuple[str | None, str | None]:
     """Return ``(text, None)`` for a usable text, else ``(None, reason)``."""
-    if item is None:
-        return None, "missing text (null)"
-    if isinstance(item, float) and math.isnan(item):
-        return None, "missing text (NaN)"
+    if item is None or (isinstance(item, float) and math.isnan(item)) or type(item).__name__ in ("NAType", "NaTType"):
+        return None, "missing text"
     if isinstance(item, (bytes, bytearray)):
         try:
             item = bytes(item).decode("utf-8")

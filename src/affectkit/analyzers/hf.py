@@ -67,6 +67,7 @@ class HFClassifierAnalyzer(Analyzer):
         self.batch_size = batch_size
         self.stride = stride
         self.max_length = min(int(getattr(self.tokenizer, "model_max_length", 512) or 512), 512)
+        self.stride = min(stride, self.max_length // 4)  # overlap between windows of long texts
 
     def predict_batch(self, items: list[Any], labels: LabelSet | None = None) -> BatchPrediction:
         torch = self.torch

@@ -1,0 +1,5 @@
+import sys
+
+from affectkit.cli import main
+
+sys.exit(main())

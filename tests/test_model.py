@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+
+from affectkit.model import AffectModel
+from affectkit.modules.heads import softmax
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from tiny_models import make_onnx_model, make_static_model  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def onnx_model(tmp_path_factory):
+    return AffectModel.load(make_onnx_model(tmp_path_factory.mktemp("onnx")))
+
+
+@pytest.fixture(scope="module")
+def static_model(tmp_path_factory):
+    return AffectModel.load(make_static_model(tmp_path_factory.mktemp("static")))
+
+
+def test_short_text_is_one_segment_and_distributions_sum_to_one(onnx_model):
+    b = onnx_model.analyze_batch(["i am happy today", "this is terrible news"])
+    assert b.n_segments.tolist() == [1, 1]
+    assert np.allclose(b.dist.sum(axis=1), 1.0)
+    assert b.vad.shape == (2, 3) and np.all(np.abs(b.vad) <= 1)
+
+
+def test_long_text_is_segmented_and_aggregated_not_truncated(onnx_model):
+    words = "happy sad angry calm great terrible love hate fear joy".split()
+    text = " ".join(words * 3)  # 30 tokens, max_length 12 -> windows of 10 tokens, stride 4
+    enc = onnx_model.encoder.encode([text])
+    assert len(enc.owner) == 5  # windows start at 0, 6, 12, 18, 24: every token is covered
+    b = onnx_model.analyze_batch([text])
+    assert b.n_segments[0] == 5
+    head = onnx_model.category_heads["ekman"]
+    seg_dist, seg_scores = head(enc.pooled)
+    w = enc.n_tokens / enc.n_tokens.sum()
+    assert np.allclose(b.dist[0], (seg_dist * w[:, None]).sum(axis=0))  # token-weighted mean
+    assert np.allclose(b.scores[0], seg_scores.max(axis=0))  # an emotion anywhere is in the text
+
+
+def test_evidence_is_an_exact_decomposition_for_static_embeddings(static_model):
+    text = "i love this great day"
+    enc = static_model.encoder.encode([text], with_tokens=True)
+    head = static_model.category_heads["ekman"]
+    states = enc.token_states[0]
+    for label in range(len(head.labelset)):
+        contributions = head.token_contributions(states, label)
+        assert contributions.sum() == pytest.approx(float(enc.pooled[0] @ head.w_dist[label]), rel=1e-4)
+    ev = static_model.analyze(text).evidence
+    assert ev and all(text[e.start:e.end] == e.text for e in ev)
+
+
+def test_temperature_scales_the_distribution(static_model):
+    head = static_model.category_heads["ekman"]
+    pooled = static_model.embed(["happy day"])
+    logits = pooled @ head.w_dist.T + head.b_dist
+    old = head.temperature
+    try:
+        head.temperature = 2.0
+        assert np.allclose(head(pooled)[0], softmax(logits / 2.0), atol=1e-6)
+    finally:
+        head.temperature = old
+
+
+def test_save_and_load_round_trip(onnx_model, tmp_path):
+    onnx_model.save(tmp_path / "copy")
+    again = AffectModel.load(tmp_path / "copy")
+    texts = ["you are great", "i hate this"]
+    assert np.allclose(onnx_model.predict_proba(texts), again.predict_proba(texts), atol=1e-6)
+
+
+def test_mapped_label_sets_and_sklearn_api(static_model):
+    texts = ["happy", "terrible", ""]
+    probs = static_model.predict_proba(texts, labels="goemotions-sentiment")
+    assert probs.shape == (3, 4) and np.allclose(probs[:2].sum(axis=1), 1) and np.isnan(probs[2]).all()
+    top = static_model.predict(texts)
+    assert top[2] is None and top[0] in static_model.labelset.labels
+    assert len(static_model.predict_labels(texts)) == 3
+    assert static_model.predict_vad(texts, scale="1..9").shape == (3, 3)
+    preds = list(static_model.pipe(iter(texts * 5), batch_size=4))
+    assert len(preds) == 15 and preds[2].error == "empty text"
+
+
+def test_a_failing_item_does_not_sink_its_batch(static_model, monkeypatch):
+    real = static_model.predict_batch
+
+    def flaky(items, labels=None):
+        if "boom" in items:
+            raise RuntimeError("model exploded")
+        return real(items, labels)
+
+    monkeypatch.setattr(static_model, "predict_batch", flaky)
+    b = static_model.analyze_batch(["happy", "boom", "sad"])
+    assert b.errors == [None, "RuntimeError: model exploded", None]
+    assert not np.isnan(b.dist[0]).any() and np.isnan(b.dist[1]).all()
