@@ -63,10 +63,12 @@ def load_runtime_env(spec: str | None) -> dict[str, Any] | None:
 
 
 def needs_partitioned_run(input: str, output: str | Path | None, engine: str) -> bool:
-    """Whether the CLI runs a partitioned job: any engine but local, or an input or output that is not one file."""
+    """Whether the CLI runs a partitioned job: any engine but local, an input that is a directory or a glob, or
+    a directory output. Everything else (one file or stdin in, one file or stdout out) is the local engine's."""
     if engine != "local":
         return True
-    many_inputs = input != "-" and not Path(input).is_file()
+    path = Path(input)
+    many_inputs = input != "-" and not path.is_file() and (path.is_dir() or any(c in input for c in "*?["))
     return many_inputs or (output is not None and is_directory_output(output))
 
 

@@ -19,8 +19,7 @@ from typing import Any, Iterable, Iterator, Protocol
 
 from affectkit.distributed.jobs import PartitionJob, Unit, run_unit
 from affectkit.distributed.manifest import Manifest, PartRecord
-from affectkit.distributed.partitions import (OutputLayout, Partition, check_part_names, find_partitions,
-                                              output_layout)
+from affectkit.distributed.partitions import OutputLayout, Partition, check_part_names, output_layout
 from affectkit.errors import AffectkitError, IncompleteJobError, InputError
 
 log = logging.getLogger(__name__)
@@ -120,7 +119,7 @@ def run_partitioned(job: PartitionJob, input: str | Path, output: str | Path, ex
     :class:`~affectkit.errors.AffectkitError` (exit status 1) when every partition failed.
     """
     layout = output_layout(output, output_format)
-    partitions = find_partitions(input, fmt, exclude=layout.target)
+    partitions = job.partitions(input, fmt, exclude=layout.target)
     check_part_names(partitions, layout)
     manifest = Manifest(layout.manifest, job.command, job.identity(), layout.fmt)
     earlier = _prepare_work_dir(layout, manifest, partitions, resume)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from affectkit.distributed.manifest import PartRecord, count_rows, sha256_file, verify_part
-from affectkit.distributed.partitions import WORK_SUFFIX, Partition
+from affectkit.distributed.partitions import WORK_SUFFIX, Partition, find_partitions
 from affectkit.errors import AffectkitError
 
 
@@ -59,6 +59,12 @@ class PartitionJob(ABC):
     def run(self, state: Any, partition: Partition, target: Path, fmt: str) -> PartStats:
         """Process ``partition`` into the file ``target`` in format ``fmt``, atomically (the file appears
         complete or not at all), one output row per input row, in input order."""
+
+    def partitions(self, input: str | Path, fmt: str | None, exclude: Path | None) -> list[Partition]:
+        """The units of work (default: the files of ``input``, see
+        :func:`~affectkit.distributed.partitions.find_partitions`). A job whose units are not input files (e.g.
+        evaluation: one unit per task and model) returns its own, each with a file that fingerprints it."""
+        return find_partitions(input, fmt, exclude=exclude)
 
     def finish(self, parts: list[Path], output: Path, fmt: str) -> None:
         """Combine the per-partition results into one output file (default: concatenate in partition order)."""
