@@ -106,7 +106,7 @@ def test_output_layout() -> None:
     assert not is_directory_output("results.csv")
     d = output_layout("results/")
     assert (d.fmt, d.single_file, d.work_dir, d.part_path("a/b.csv")) == (
-        "parquet", False, Path("results"), Path("results/a/b.parquet"))
+        "parquet", False, Path.cwd() / "results", Path.cwd() / "results/a/b.parquet")
     f = output_layout("out.jsonl")
     assert (f.fmt, f.single_file, f.work_dir.name) == ("jsonl", True, "out.jsonl.affectkit-parts")
     with pytest.raises(InputError):

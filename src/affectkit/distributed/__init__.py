@@ -18,6 +18,7 @@ rerun the same command after fixing or removing them); 130 interrupted (rerun to
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,15 @@ from affectkit.distributed.partitions import Partition, find_partitions, is_dire
 from affectkit.errors import AffectkitError, InputError
 
 ENGINES = ("local", "ray")
+log = logging.getLogger(__name__)
 
 
 def make_executor(engine: str, address: str | None = None, workers: str | int | None = None,
                   cpus_per_worker: float = 1.0, runtime_env: dict[str, Any] | None = None,
                   quiet: bool = False) -> Executor:
     if engine == "local":
+        if workers is not None or address is not None:
+            log.warning("--workers and --ray-address apply to --engine ray; the local engine runs in this process")
         return LocalExecutor()
     if engine == "ray":
         from affectkit.distributed.ray_engine import RayExecutor

@@ -13,7 +13,7 @@ import logging
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol
 
@@ -102,11 +102,6 @@ class PartitionedReport:
         for reason, count in sorted(self.error_counts.items(), key=lambda kv: -kv[1])[:10]:
             lines.append(f"  {count:,} x {reason}")
         return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["failed"] = [{"key": r.key, "path": r.source, "reason": r.reason} for r in self.failed]
-        return d
 
 
 def run_partitioned(job: PartitionJob, input: str | Path, output: str | Path, executor: Executor,

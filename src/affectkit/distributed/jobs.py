@@ -81,7 +81,8 @@ class AnalyzeJob(PartitionJob):
     command = "analyze"
 
     def __init__(self, model: str, options: Any, chunk_size: int = 4096) -> None:
-        self.model = model
+        # a model folder given relative to the driver's cwd must resolve on the workers too
+        self.model = str(Path(model).absolute()) if Path(model).is_dir() else model
         self.options = options
         self.chunk_size = chunk_size
 

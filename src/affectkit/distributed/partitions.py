@@ -151,7 +151,7 @@ def output_layout(output: str | Path, output_format: str | None = None) -> Outpu
         single = True
     if fmt not in OUTPUT_FORMATS:
         raise InputError(f"results need columns: write {', '.join(OUTPUT_FORMATS)} (got {fmt!r})")
-    return OutputLayout(Path(output), fmt, single)
+    return OutputLayout(Path(output).absolute(), fmt, single)  # workers do not share the driver's cwd
 
 
 def check_part_names(parts: list[Partition], layout: OutputLayout) -> None:
