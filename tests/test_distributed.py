@@ -250,3 +250,26 @@ def test_local_single_file_jobs_keep_the_local_engine(tmp_path: Path, lexicon: s
     assert not (tmp_path / "_manifest.json").exists()
     assert len(out.read_text().splitlines()) == 6
     assert os.path.exists(out)
+
+
+def test_engine_option_parsing(tmp_path: Path) -> None:
+    from affectkit.distributed import load_runtime_env, needs_partitioned_run
+    from affectkit.distributed.ray_engine import parse_workers
+    from affectkit.errors import AffectkitError
+
+    assert parse_workers(None) is None and parse_workers("4") == (4, 4) and parse_workers("2-8") == (2, 8)
+    for bad in ("0", "8-2", "x", "1-y"):
+        with pytest.raises(AffectkitError):
+            parse_workers(bad)
+    assert load_runtime_env('{"pip": ["affectkit[ray]"]}') == {"pip": ["affectkit[ray]"]}
+    env_file = tmp_path / "env.yaml"
+    env_file.write_text("env_vars:\n  AFFECTKIT_THREADS: '1'\n")
+    assert load_runtime_env(str(env_file)) == {"env_vars": {"AFFECTKIT_THREADS": "1"}}
+    with pytest.raises(InputError):
+        load_runtime_env("[1, 2]")
+    one = tmp_path / "one.csv"
+    one.write_text("text\nhappy\n")
+    assert not needs_partitioned_run(str(one), "out.csv", "local")
+    assert not needs_partitioned_run("-", None, "local") and not needs_partitioned_run("missing.csv", None, "local")
+    assert needs_partitioned_run(str(one), "out.csv", "ray") and needs_partitioned_run(str(one), "out/", "local")
+    assert needs_partitioned_run(str(tmp_path), "out.csv", "local") and needs_partitioned_run("x/*.csv", None, "local")
