@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Iterable, Iterator, Protocol
 
 from affectkit.distributed.jobs import PartitionJob, Unit, run_unit
 from affectkit.distributed.manifest import Manifest, PartRecord

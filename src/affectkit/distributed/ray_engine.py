@@ -25,7 +25,6 @@ from affectkit.distributed.jobs import PartitionJob, Unit, run_unit
 from affectkit.distributed.manifest import PartRecord
 from affectkit.errors import AffectkitError
 
-log = logging.getLogger(__name__)
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2  # only descriptors and records go through it
 
 
