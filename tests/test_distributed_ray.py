@@ -138,6 +138,7 @@ def cluster() -> Cluster:
                 _kill_marked(marker)
                 if attempt == 2:
                     raise
+                time.sleep(15)
         yield Cluster(address, env, marker)
     finally:
         _kill_marked(marker)
