@@ -63,9 +63,9 @@ def run_engine(name: str, args: list[str], env: dict[str, str]) -> dict:
         sys.exit(f"{name} failed ({done.returncode}):\n{done.stderr}")
     out = Path(args[args.index("-o") + 1])
     manifest = json.loads((out / "_manifest.json").read_text())
-    busy = sum(r["seconds"] for r in manifest["partitions"])
-    return {"name": name, "wall": wall, "rows": manifest["rows"], "busy": busy, "out": out,
-            "workers": len({r["worker"] for r in manifest["partitions"]})}
+    return {"name": name, "wall": wall, "rows": manifest["rows"], "out": out,
+            "busy": sum(r["seconds"] for r in manifest["partitions"]),
+            "cpu": sum(r["cpu_seconds"] for r in manifest["partitions"])}
 
 
 def read_results(out: Path) -> pd.DataFrame:
@@ -74,44 +74,45 @@ def read_results(out: Path) -> pd.DataFrame:
 
 
 def breakdown(inp: Path, model: str, rows: int, batch_size: int) -> list[tuple[str, float]]:
-    """Seconds per stage for the first ``rows`` rows of the input, in this process (run it with one thread)."""
+    """CPU seconds per stage for the first ``rows`` rows of the input, in this process (run it with one thread:
+    CPU time is then one core's time, whatever else the machine is doing)."""
     import affectkit
     from affectkit.runner import AnalyzeOptions, analyze_frame
     from affectkit.tabular import read_chunks, write_frame
 
     analyzer = affectkit.load(model)
-    t = time.perf_counter()
+    t = time.process_time()
     frames = []
     for f in sorted(inp.glob("*.parquet")):
         frames += [c.frame for c in read_chunks(f, chunk_size=4096, text_col="text")]
-    read = (time.perf_counter() - t) * rows / sum(len(f) for f in frames)
+    read = (time.process_time() - t) * rows / sum(len(f) for f in frames)
     frame = pd.concat(frames, ignore_index=True).iloc[:rows]
     texts = list(frame["text"])
     tokenize = 0.0
     tokenizer = getattr(getattr(analyzer, "encoder", None), "tokenizer", None)
     if tokenizer is not None:
-        t = time.perf_counter()
+        t = time.process_time()
         for b in range(0, rows, batch_size):
             tokenizer.encode_batch(texts[b : b + batch_size], add_special_tokens=False)
-        tokenize = time.perf_counter() - t
+        tokenize = time.process_time() - t
     predict = 0.0
     inner = analyzer.analyze_batch
 
     def timed(*args, **kwargs):  # the model's share of analyze_frame, measured inside the same call
         nonlocal predict
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         out = inner(*args, **kwargs)
-        predict += time.perf_counter() - t0
+        predict += time.process_time() - t0
         return out
 
     analyzer.analyze_batch = timed  # type: ignore[method-assign]
-    t = time.perf_counter()
+    t = time.process_time()
     result = analyze_frame(frame, analyzer, AnalyzeOptions(batch_size=batch_size))
-    table = time.perf_counter() - t - predict
+    table = time.process_time() - t - predict
     with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
+        t = time.process_time()
         write_frame(result, Path(tmp) / "out.parquet")
-        write = time.perf_counter() - t
+        write = time.process_time() - t
     return [("read Parquet", read), ("tokenise", tokenize), ("model (encoder + heads + evidence)", predict - tokenize),
             ("output table (analyze_frame minus model)", table), ("write Parquet", write)]
 
@@ -156,28 +157,31 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"\naffectkit analyze, model {a.model!r}: {a.rows:,} GoEmotions sentences in {a.partitions} Parquet "
           f"partitions; {cpus} CPU cores, load average {load:.1f} at the end\n")
-    print(f"{'engine':<16} {'wall s':>8} {'rows/s':>8} {'vs local':>9} {'worker-busy rows/s':>19}  identical to "
-          "local 1 thread")
+    print(f"{'engine':<16} {'wall s':>8} {'rows/s':>8} {'vs local':>9} {'rows/busy-s':>12} {'rows/core-s':>12}  "
+          "identical to local 1 thread")
     base = runs[0]["rows"] / runs[0]["wall"]
     for r in runs:
         rate = r["rows"] / r["wall"]
-        print(f"{r['name']:<16} {r['wall']:>8.1f} {rate:>8.1f} {rate / base:>8.2f}x {r['rows'] / r['busy']:>19.1f}  "
-              f"{'yes' if same[r['name']] else 'NO'}")
+        print(f"{r['name']:<16} {r['wall']:>8.1f} {rate:>8.1f} {rate / base:>8.2f}x {r['rows'] / r['busy']:>12.1f} "
+              f"{r['rows'] / r['cpu']:>12.1f}  {'yes' if same[r['name']] else 'no'}")
     by = {r["name"]: r["rows"] / r["wall"] for r in runs}
-    print(f"\nratios: ray 1 worker / local = {by['ray 1 worker'] / by['local']:.2f}; "
+    print(f"\nratios (wall clock): ray 1 worker / local = {by['ray 1 worker'] / by['local']:.2f}; "
           f"ray 2 workers / local = {by['ray 2 workers'] / by['local']:.2f}; "
           f"ray 2 workers / ray 1 worker = {by['ray 2 workers'] / by['ray 1 worker']:.2f}; "
           f"ray 1 worker / local 1 thread = {by['ray 1 worker'] / by['local 1 thread']:.2f}")
+    print("rows/busy-s: rows per second of a worker's wall time inside partitions; rows/core-s: rows per CPU second "
+          "of the worker processes (independent of other load on the machine)")
 
     total = sum(secs for _, secs in stages)
-    print(f"\none core, {n:,} rows (AFFECTKIT_THREADS=1 OMP_NUM_THREADS=1): {n / total:,.1f} rows/s end to end")
+    print(f"\none core, {n:,} rows, CPU time (AFFECTKIT_THREADS=1 OMP_NUM_THREADS=1): {n / total:,.1f} rows per "
+          "core-second end to end")
     for name, secs in stages:
         rate = f"{n / secs:>10,.0f}" if secs > 0 else f"{'-':>10}"
         print(f"  {name:<42} {secs:>7.2f} s  {rate} rows/s  {100 * secs / total:>5.1f} %")
 
-    per_core = runs[2]["rows"] / runs[2]["busy"]  # one Ray worker = one core, one thread, busy time only
+    per_core = runs[2]["rows"] / runs[2]["cpu"]  # one Ray worker = one core, one thread
     core_hours = POSTS / per_core / 3600
-    print(f"\ncost of {POSTS:,} posts at {per_core:,.1f} texts/s per core (ray 1 worker, busy time): "
+    print(f"\ncost of {POSTS:,} posts at {per_core:,.1f} texts per core-second (ray 1 worker): "
           f"{core_hours:,.0f} core-hours")
     for cores in (64, 256, 1024):
         print(f"  on {cores:>5} cores: {core_hours / cores:,.1f} h")

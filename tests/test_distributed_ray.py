@@ -104,7 +104,8 @@ def _ray(args: list[str], env: dict[str, str]) -> None:
 
 def _start_cluster(env: dict[str, str], temp: str) -> str:
     port = _free_port()
-    node = ["--num-cpus=1", "--object-store-memory=100000000", f"--temp-dir={temp}", "--disable-usage-stats"]
+    node = ["--num-cpus=1", "--object-store-memory=100000000", f"--temp-dir={temp}", "--disable-usage-stats",
+            "--include-log-monitor=false"]
     _ray(["start", "--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--include-dashboard=false", *node],
          env)
     _ray(["start", f"--address=127.0.0.1:{port}", "--node-ip-address=127.0.0.1", *node], env)

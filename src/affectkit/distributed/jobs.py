@@ -138,7 +138,7 @@ def run_unit(job: PartitionJob, state: Any, unit: Unit, work_dir: Path, fmt: str
     cannot be processed comes back as a failed record with its reason, and the others go on."""
     p = unit.partition
     target = work_dir / unit.part
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
         from affectkit.tabular.writers import fingerprint_file
@@ -155,11 +155,11 @@ def run_unit(job: PartitionJob, state: Any, unit: Unit, work_dir: Path, fmt: str
             raise RuntimeError(f"wrote {written} rows for {stats.rows} input rows")
         return PartRecord(p.key, "ok", p.path, fingerprint, unit.part, stats.rows, stats.errors,
                           dict(stats.error_counts or {}), sha256_file(target), target.stat().st_size,
-                          round(time.time() - t0, 3), worker)
+                          round(time.time() - t0, 3), round(time.process_time() - c0, 3), worker)
     except Exception as e:  # noqa: BLE001 - one partition's failure must not stop the others
         reason = str(e) if isinstance(e, AffectkitError) else f"{type(e).__name__}: {e}"
         # leave nothing of this partition behind: no stale result from an earlier run, no half-done chunks
         target.unlink(missing_ok=True)
         shutil.rmtree(target.with_name(target.name + WORK_SUFFIX), ignore_errors=True)
         return PartRecord(p.key, "failed", p.path, part=unit.part, seconds=round(time.time() - t0, 3),
-                          worker=worker, reason=reason)
+                          cpu_seconds=round(time.process_time() - c0, 3), worker=worker, reason=reason)

@@ -34,7 +34,8 @@ class PartRecord:
     error_counts: dict[str, int] = field(default_factory=dict)
     sha256: str = ""
     bytes: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall clock on the worker
+    cpu_seconds: float = 0.0  # CPU time of the worker process (all its threads) for this partition
     worker: str = ""  # host:pid that wrote it
     reason: str = ""  # why the partition failed
     skipped: bool = False  # verified from an earlier run, not recomputed
