@@ -4,6 +4,8 @@
 class AffectkitError(Exception):
     """Base class: a problem the user can fix, with a message that says how."""
 
+    exit_code = 1  # the CLI's exit status when this error ends a job
+
 
 class UnknownLabelSetError(AffectkitError, KeyError):
     def __str__(self) -> str:  # KeyError would quote the message
@@ -20,3 +22,10 @@ class InputError(AffectkitError):
 
 class ModelFormatError(AffectkitError):
     """A model folder is missing files or has an invalid config."""
+
+
+class IncompleteJobError(AffectkitError):
+    """Some partitions of a job failed (each is reported with its path and reason); the others were written.
+    Rerunning the same command retries only what is missing."""
+
+    exit_code = 3

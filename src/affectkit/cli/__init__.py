@@ -14,28 +14,29 @@ from affectkit.cli import optional as _optional  # noqa: F401,E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: exit 0 on success, 1 when the job fails as a whole, 2 on usage errors."""
+    """Entry point. Exit status: 0 success; 1 the job failed as a whole; 2 usage error; 3 the job is incomplete
+    (some input partitions failed and are listed, the rest were written; rerun to retry them); 130 interrupted."""
     from affectkit.errors import AffectkitError
 
     try:
         app(args=argv if argv is not None else sys.argv[1:], prog_name="affectkit", standalone_mode=False)
     except AffectkitError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 1
+        return e.exit_code
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume", file=sys.stderr)
         return 130
     except SystemExit as e:  # typer/click usage errors
         return int(e.code or 0)
     except Exception as e:  # click exceptions carry their own exit codes
-        import click
-
-        if isinstance(e, click.exceptions.Abort):
+        # matched by name: typer >= 0.2x raises its vendored copy of click's classes (typer._click), not click's
+        names = {c.__name__ for c in type(e).__mro__}
+        if "Abort" in names:
             return 130
-        if isinstance(e, click.ClickException):
-            e.show()
-            return e.exit_code
-        if isinstance(e, click.exceptions.Exit):
-            return e.exit_code
+        if "ClickException" in names:
+            e.show()  # type: ignore[attr-defined]
+            return e.exit_code  # type: ignore[attr-defined]
+        if "Exit" in names:
+            return e.exit_code  # type: ignore[attr-defined]
         raise
     return 0

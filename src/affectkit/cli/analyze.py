@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Optional
 
 import typer
@@ -11,8 +10,8 @@ from affectkit.cli.app import app, setup_logging
 
 @app.command()
 def analyze(
-    input: str = typer.Argument(..., help="CSV, TSV, JSONL, Parquet or text file (one item per line); '-' reads stdin."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output file; format from its extension. Default: JSONL on stdout."),
+    input: str = typer.Argument(..., help="CSV, TSV, JSONL, Parquet or text file (one item per line); '-' reads stdin; a directory or a quoted glob of such files (one partition each)."),
+    output: Optional[str] = typer.Option(None, "-o", "--output", help="Output file (format from its extension), or a directory (ends with '/' or has no extension: one result file per input partition plus _manifest.json). Default: JSONL on stdout."),
     model: str = typer.Option("default", "--model", "-m", help="default, fast, a model folder, lexicon:PATH, hf:ID, llm:MODEL ..."),
     text_col: str = typer.Option("text", "--text-col", "-t", help="Column holding the text."),
     labels: Optional[str] = typer.Option(None, "--labels", "-l", help="Label set for the output (e.g. ekman, plutchik, parrott-2). Default: the model's."),
@@ -25,8 +24,11 @@ def analyze(
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Rows per chunk (the unit of progress and resume)."),
     batch_size: int = typer.Option(256, "--batch-size", min=1, help="Texts per model call."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue an interrupted run of the same job."),
-    engine: str = typer.Option("local", "--engine", help="local, or ray to scale out (see affectkit.distributed)."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local Ray)."),
+    engine: str = typer.Option("local", "--engine", help="local (this process), or ray (Ray Data actor pool; see docs/scale-out.md)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster: auto, HOST:PORT or ray://HOST:10001. Default: start a local Ray for this job."),
+    workers: Optional[str] = typer.Option(None, "--workers", help="Ray actors: N, or MIN-MAX to autoscale. Default: as many as the cluster's CPUs allow."),
+    cpus_per_worker: float = typer.Option(1.0, "--cpus-per-worker", min=0.01, help="CPUs per Ray actor (also its onnxruntime threads)."),
+    ray_runtime_env: Optional[str] = typer.Option(None, "--ray-runtime-env", help="Ray runtime_env as inline JSON or a JSON/YAML file (e.g. to install affectkit on workers)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Analyze every text in INPUT: ranked emotions, distribution, multi-label decisions, VAD, evidence."""
@@ -47,11 +49,16 @@ def analyze(
             raise InputError(str(e)) from None
     options = AnalyzeOptions(text_col=text_col, labels=labels, top_k=top_k, vad_scale=vad_scale,
                              distribution=distribution, prefix=prefix, batch_size=batch_size)
-    if engine != "local":
-        from affectkit.distributed import run_distributed  # type: ignore[attr-defined]
+    from affectkit.distributed import ENGINES, needs_partitioned_run
 
-        run_distributed("analyze", input, output, model, options, engine=engine, address=ray_address,
-                        fmt=fmt, output_format=output_format, quiet=quiet)
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"choose one of {', '.join(ENGINES)}", param_hint="--engine")
+    if needs_partitioned_run(input, output, engine):
+        from affectkit.distributed import run_distributed
+
+        run_distributed("analyze", input, output, model, options, engine=engine, address=ray_address, fmt=fmt,
+                        output_format=output_format, chunk_size=chunk_size, workers=workers,
+                        cpus_per_worker=cpus_per_worker, runtime_env=ray_runtime_env, resume=resume, quiet=quiet)
         return
     analyzer = affectkit.load(model)
     report = run_analyze(input, output, analyzer, options, fmt=fmt, output_format=output_format,

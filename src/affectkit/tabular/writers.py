@@ -10,6 +10,7 @@ lost. Assembly streams part by part, so memory stays bounded whatever the input 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -142,33 +143,61 @@ class PartWriter:
         indices = [int(p.name.split("-")[1].split(".")[0]) for p in parts]
         if indices != list(range(len(indices))):
             raise RuntimeError(f"parts in {self.dir} are not contiguous; rerun the job to resume it")
-        tmp = self.output.with_name(self.output.name + ".tmp")
-        rows = 0
-        if self.fmt == "parquet":
-            rows = _assemble_parquet(parts, tmp)
-        else:
-            with open(tmp, "wb") as out:
-                for i, p in enumerate(parts):
-                    with open(p, "rb") as f:
-                        if self.fmt in ("csv", "tsv") and i > 0:
-                            _skip_csv_header(f, self.fmt)
-                        shutil.copyfileobj(f, out, 1 << 20)
-            rows = -1
-        os.replace(tmp, self.output)
+        rows = assemble_parts(parts, self.output, self.fmt)
         shutil.rmtree(self.dir)
         return rows
 
 
-def _skip_csv_header(f: IO[bytes], fmt: str) -> None:
-    """Advance past the header record (which may not span lines: header names never contain newlines)."""
-    f.readline()
+def assemble_parts(parts: list[Path], output: str | Path, fmt: str) -> int:
+    """Concatenate part files (all in ``fmt``) in the given order into ``output``, atomically (a temporary file
+    renamed at the end). Returns the number of data rows for Parquet, -1 for text formats.
+
+    A part whose rows all failed (or that has no rows) lacks the prediction columns no row filled; it is aligned
+    to the widest header, with those columns empty."""
+    output = Path(output)
+    tmp = output.with_name(output.name + ".tmp")
+    if fmt == "parquet":
+        rows = _assemble_parquet(parts, tmp)
+    elif fmt in ("csv", "tsv"):
+        rows = -1
+        sep = "," if fmt == "csv" else "\t"
+        headers = [_read_header(p, sep) for p in parts]
+        columns = max(headers, key=len) if headers else []
+        odd = [p.name for p, h in zip(parts, headers) if not set(h) <= set(columns)]
+        if odd:
+            raise InputError(f"cannot assemble {fmt.upper()} output: {odd[0]} has columns that {parts[0].name} lacks; "
+                             "write .parquet or .jsonl, or a directory")
+        with open(tmp, "wb") as out:
+            for i, (p, h) in enumerate(zip(parts, headers)):
+                if h == columns:
+                    with open(p, "rb") as f:
+                        if i > 0:
+                            f.readline()  # the header (column names never contain newlines)
+                        shutil.copyfileobj(f, out, 1 << 20)
+                else:
+                    frame = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False).reindex(columns=columns)
+                    frame.to_csv(out, index=False, header=i == 0, sep=sep, encoding="utf-8")
+    else:
+        rows = -1
+        with open(tmp, "wb") as out:
+            for p in parts:
+                with open(p, "rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 20)
+    os.replace(tmp, output)
+    return rows
+
+
+def _read_header(path: Path, sep: str) -> list[str]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return next(csv.reader(f, delimiter=sep), [])
 
 
 def _assemble_parquet(parts: list[Path], out: Path) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schemas = [pq.read_schema(p) for p in parts]
+    # the widest schema first, so that columns missing from some parts keep their place
+    schemas = sorted((pq.read_schema(p) for p in parts), key=lambda sc: -len(sc.names))
     try:
         schema = pa.unify_schemas(schemas, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as e:

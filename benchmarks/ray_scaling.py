@@ -1,0 +1,191 @@
+"""Throughput of ``affectkit analyze`` on the local engine and on Ray with 1 and 2 workers, on this machine.
+
+    python benchmarks/ray_scaling.py                      # 20,000 texts, 8 Parquet partitions, model default
+    python benchmarks/ray_scaling.py --rows 50000 --model fast
+
+The input is built at run time by sampling sentences from GoEmotions (read from the shared data folder;
+nothing is written into the repository) and written as Parquet partitions in a temporary folder. Each engine
+runs the same CLI command in a fresh process and is timed from the outside (wall clock, including Python
+start, model loading and, for Ray, starting a local Ray):
+
+- ``local``         ``--engine local``, onnxruntime on every core of the machine;
+- ``local 1 thread``  the same with ``AFFECTKIT_THREADS=1 OMP_NUM_THREADS=1`` (what one Ray worker gets);
+- ``ray 1 worker`` / ``ray 2 workers``  ``--engine ray --workers N`` (1 CPU and 1 thread per worker).
+
+It prints one table, the ratios between the engines, whether the Ray results equal the local ones, a breakdown
+of one core's time (reading, tokenising, the model, building the output table, writing) and the cost of 100
+million posts derived from the measured per-core rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+sys.path.insert(0, str(SRC))
+
+from affectkit.datasets import data_dir  # noqa: E402
+
+POSTS = 100_000_000
+
+
+def sample_texts(n: int, seed: int) -> list[str]:
+    path = data_dir() / "goemotions" / "train.tsv"
+    if not path.exists():
+        sys.exit(f"needs {path} (set AFFECTKIT_DATA to the shared data folder)")
+    texts = [line.split("\t", 1)[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rng = np.random.default_rng(seed)
+    return [texts[i] for i in rng.integers(0, len(texts), n)]
+
+
+def write_partitions(texts: list[str], n_parts: int, root: Path) -> None:
+    root.mkdir(parents=True)
+    for k, idx in enumerate(np.array_split(np.arange(len(texts)), n_parts)):
+        pd.DataFrame({"id": idx, "text": [texts[i] for i in idx]}).to_parquet(root / f"part-{k:03d}.parquet")
+
+
+def run_engine(name: str, args: list[str], env: dict[str, str]) -> dict:
+    cmd = [sys.executable, "-m", "affectkit", *args, "-q"]
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        sys.exit(f"{name} failed ({done.returncode}):\n{done.stderr}")
+    out = Path(args[args.index("-o") + 1])
+    manifest = json.loads((out / "_manifest.json").read_text())
+    return {"name": name, "wall": wall, "rows": manifest["rows"], "out": out,
+            "busy": sum(r["seconds"] for r in manifest["partitions"]),
+            "cpu": sum(r["cpu_seconds"] for r in manifest["partitions"])}
+
+
+def read_results(out: Path) -> pd.DataFrame:
+    manifest = json.loads((out / "_manifest.json").read_text())
+    return pd.concat([pd.read_parquet(out / r["part"]) for r in manifest["partitions"]], ignore_index=True)
+
+
+def breakdown(inp: Path, model: str, rows: int, batch_size: int) -> list[tuple[str, float]]:
+    """CPU seconds per stage for the first ``rows`` rows of the input, in this process (run it with one thread:
+    CPU time is then one core's time, whatever else the machine is doing)."""
+    import affectkit
+    from affectkit.runner import AnalyzeOptions, analyze_frame
+    from affectkit.tabular import read_chunks, write_frame
+
+    analyzer = affectkit.load(model)
+    t = time.process_time()
+    frames = []
+    for f in sorted(inp.glob("*.parquet")):
+        frames += [c.frame for c in read_chunks(f, chunk_size=4096, text_col="text")]
+    read = (time.process_time() - t) * rows / sum(len(f) for f in frames)
+    frame = pd.concat(frames, ignore_index=True).iloc[:rows]
+    texts = list(frame["text"])
+    tokenize = 0.0
+    tokenizer = getattr(getattr(analyzer, "encoder", None), "tokenizer", None)
+    if tokenizer is not None:
+        t = time.process_time()
+        for b in range(0, rows, batch_size):
+            tokenizer.encode_batch(texts[b : b + batch_size], add_special_tokens=False)
+        tokenize = time.process_time() - t
+    predict = 0.0
+    inner = analyzer.analyze_batch
+
+    def timed(*args, **kwargs):  # the model's share of analyze_frame, measured inside the same call
+        nonlocal predict
+        t0 = time.process_time()
+        out = inner(*args, **kwargs)
+        predict += time.process_time() - t0
+        return out
+
+    analyzer.analyze_batch = timed  # type: ignore[method-assign]
+    t = time.process_time()
+    result = analyze_frame(frame, analyzer, AnalyzeOptions(batch_size=batch_size))
+    table = time.process_time() - t - predict
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.process_time()
+        write_frame(result, Path(tmp) / "out.parquet")
+        write = time.process_time() - t
+    return [("read Parquet", read), ("tokenise", tokenize), ("model (encoder + heads + evidence)", predict - tokenize),
+            ("output table (analyze_frame minus model)", table), ("write Parquet", write)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=20_000)
+    ap.add_argument("--partitions", type=int, default=8)
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--breakdown-rows", type=int, default=4_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--breakdown-of", type=Path, help=argparse.SUPPRESS)  # internal: one-thread breakdown run
+    a = ap.parse_args()
+    if a.breakdown_of:
+        print(json.dumps(breakdown(a.breakdown_of, a.model, a.breakdown_rows, a.batch_size)))
+        return
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+    for var in ("AFFECTKIT_THREADS", "OMP_NUM_THREADS", "RAY_ADDRESS"):
+        env.pop(var, None)
+    with tempfile.TemporaryDirectory(prefix="ak-bench-") as tmp:
+        inp = Path(tmp) / "in"
+        write_partitions(sample_texts(a.rows, a.seed), a.partitions, inp)
+        one_thread = {**env, "AFFECTKIT_THREADS": "1", "OMP_NUM_THREADS": "1"}
+        common = ["analyze", str(inp), "-m", a.model, "--batch-size", str(a.batch_size)]
+        runs = [
+            run_engine("local", [*common, "-o", f"{tmp}/local/"], env),
+            run_engine("local 1 thread", [*common, "-o", f"{tmp}/local1/"], one_thread),
+            run_engine("ray 1 worker", [*common, "-o", f"{tmp}/ray1/", "--engine", "ray", "--workers", "1"], env),
+            run_engine("ray 2 workers", [*common, "-o", f"{tmp}/ray2/", "--engine", "ray", "--workers", "2"], env),
+        ]
+        reference = read_results(runs[1]["out"])
+        same = {r["name"]: read_results(r["out"]).equals(reference) for r in runs}
+        n = min(a.breakdown_rows, a.rows)
+        done = subprocess.run([sys.executable, __file__, "--breakdown-of", str(inp), "--model", a.model,
+                               "--breakdown-rows", str(n), "--batch-size", str(a.batch_size)], env=one_thread,
+                              capture_output=True, text=True, check=True)
+        stages = json.loads(done.stdout.strip().splitlines()[-1])
+
+    cpus = os.cpu_count()
+    load = os.getloadavg()[0]
+    print(f"\naffectkit analyze, model {a.model!r}: {a.rows:,} GoEmotions sentences in {a.partitions} Parquet "
+          f"partitions; {cpus} CPU cores, load average {load:.1f} at the end\n")
+    print(f"{'engine':<16} {'wall s':>8} {'rows/s':>8} {'vs local':>9} {'rows/busy-s':>12} {'rows/core-s':>12}  "
+          "identical to local 1 thread")
+    base = runs[0]["rows"] / runs[0]["wall"]
+    for r in runs:
+        rate = r["rows"] / r["wall"]
+        print(f"{r['name']:<16} {r['wall']:>8.1f} {rate:>8.1f} {rate / base:>8.2f}x {r['rows'] / r['busy']:>12.1f} "
+              f"{r['rows'] / r['cpu']:>12.1f}  {'yes' if same[r['name']] else 'no'}")
+    by = {r["name"]: r["rows"] / r["wall"] for r in runs}
+    print(f"\nratios (wall clock): ray 1 worker / local = {by['ray 1 worker'] / by['local']:.2f}; "
+          f"ray 2 workers / local = {by['ray 2 workers'] / by['local']:.2f}; "
+          f"ray 2 workers / ray 1 worker = {by['ray 2 workers'] / by['ray 1 worker']:.2f}; "
+          f"ray 1 worker / local 1 thread = {by['ray 1 worker'] / by['local 1 thread']:.2f}")
+    print("rows/busy-s: rows per second of a worker's wall time inside partitions; rows/core-s: rows per CPU second "
+          "of the worker processes (independent of other load on the machine)")
+
+    total = sum(secs for _, secs in stages)
+    print(f"\none core, {n:,} rows, CPU time (AFFECTKIT_THREADS=1 OMP_NUM_THREADS=1): {n / total:,.1f} rows per "
+          "core-second end to end")
+    for name, secs in stages:
+        rate = f"{n / secs:>10,.0f}" if secs > 0 else f"{'-':>10}"
+        print(f"  {name:<42} {secs:>7.2f} s  {rate} rows/s  {100 * secs / total:>5.1f} %")
+
+    per_core = runs[2]["rows"] / runs[2]["cpu"]  # one Ray worker = one core, one thread
+    core_hours = POSTS / per_core / 3600
+    print(f"\ncost of {POSTS:,} posts at {per_core:,.1f} texts per core-second (ray 1 worker): "
+          f"{core_hours:,.0f} core-hours")
+    for cores in (64, 256, 1024):
+        print(f"  on {cores:>5} cores: {core_hours / cores:,.1f} h")
+
+
+if __name__ == "__main__":
+    main()
