@@ -87,7 +87,7 @@ def test_faults_leave_a_complete_job_with_errors_on_the_affected_rows():
     assert "gave up after 3 attempts" in err["FAULT[badbody] broken"]
     assert err["FAULT[503] down"].startswith("HTTP 503") and "gave up after 3 attempts" in err["FAULT[503] down"]
     assert err["FAULT[hang] stuck"].startswith("request timed out after 0.5s")
-    assert err[None] == "missing text (NaN)"  # pandas holds the missing text as NaN
+    assert err[None] == "missing text"  # pandas holds the missing text as NaN
     usage = dict(zip(texts, out["usage"]))
     assert usage["FAULT[429*2] busy"]["attempts"] == 3 and usage["FAULT[500*1] oops"]["attempts"] == 2
     assert usage["FAULT[close*1] drop"]["attempts"] == 2 and usage["FAULT[hang*1] slow"]["attempts"] == 2
@@ -230,7 +230,7 @@ def test_cause_explain_compare_and_judge():
         llm = make(server)
         causes = llm.cause(["Ugh, my flight was cancelled again", None], "anger")
         assert causes[0].value == "my flight was cancelled" and causes[0].error is None
-        assert causes[1].error == "missing text (null)" and causes[1].value is None
+        assert causes[1].error == "missing text" and causes[1].value is None
         sent = server.chat_requests()[-1]["body"]["messages"][-1]["content"]
         assert "Emotion: anger" in sent and "Ugh, my flight" in sent
         assert llm.explain("Ugh, my flight was cancelled again", "anger").value.startswith("Cancelled")

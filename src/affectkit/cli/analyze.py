@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -36,6 +37,7 @@ def analyze(
     import affectkit
     from affectkit.labels import get_labelset
     from affectkit.runner import AnalyzeOptions, run_analyze
+    from affectkit.tabular import detect_format
     from affectkit.vad import get_scale
 
     if labels:
@@ -60,6 +62,11 @@ def analyze(
                         output_format=output_format, chunk_size=chunk_size, workers=workers,
                         cpus_per_worker=cpus_per_worker, runtime_env=ray_runtime_env, resume=resume, quiet=quiet)
         return
+    if input != "-" and not Path(input).is_file():  # the user's file before the (slower) model load
+        from affectkit.errors import InputError
+
+        raise InputError(f"input file not found: {input}")
+    detect_format(input, fmt)
     analyzer = affectkit.load(model)
     report = run_analyze(input, output, analyzer, options, fmt=fmt, output_format=output_format,
                          chunk_size=chunk_size, resume=resume, progress=not quiet)
