@@ -31,6 +31,17 @@ from affectkit.vad import CANONICAL
 
 CONFIG_FILE = "affectkit_model.json"
 _WORD = re.compile(r"\w", re.UNICODE)
+# Function words and contraction pieces are never shown as evidence: in a contextual encoder every token carries
+# some of the sentence, so "and" or "to" can score high without being why the text is emotional. Negations
+# ("not", "never", "no") and intensifiers stay: they change an emotion.
+_FUNCTION_WORDS = frozenset("""
+a an the and or but if then so as of at by for from in into on onto to with without about over under up down
+out off than too very this that these those there here i me my mine myself we us our ours ourselves you your
+yours yourself yourselves he him his himself she her hers herself it its itself they them their theirs
+themselves what which who whom whose when where why how all any both each other some such own same just
+is am are was were be been being have has had having do does did doing will would shall should can could may
+might must s t d ll m re ve don didn doesn isn wasn aren weren haven hasn hadn won wouldn shouldn couldn
+""".split())
 
 
 class AffectModel(Analyzer):
@@ -129,7 +140,7 @@ class AffectModel(Analyzer):
             for attr, sh in self.score_heads.items():
                 out.extra[f"score_{attr}"] = list(_aggregate_mean(sh(enc.pooled)[:, None], enc.owner, w, n)[:, 0])
         if self.evidence and enc.token_states is not None:
-            out.evidence = self._evidence(items, enc, head, dist)
+            out.evidence = self._evidence(items, enc, head, dist, scores)
         return out
 
     def scores(self, texts: list[str], attribute: str) -> np.ndarray:
@@ -140,7 +151,8 @@ class AffectModel(Analyzer):
         s = self.score_heads[attribute](enc.pooled)
         return _aggregate_mean(s[:, None], enc.owner, enc.n_tokens.astype(np.float64), len(texts))[:, 0]
 
-    def _evidence(self, texts: list[str], enc: EncodedBatch, head: CategoryHead, dist: np.ndarray) -> list[list[Evidence]]:
+    def _evidence(self, texts: list[str], enc: EncodedBatch, head: CategoryHead, dist: np.ndarray,
+                  scores: np.ndarray) -> list[list[Evidence]]:
         """The words whose token vectors push the top label's logit up the most (against the mean label):
         exact for a linear head over mean pooling. Vectorised over the whole batch: word pieces of one word add
         up, a word seen in two overlapping windows keeps its larger share, and each text keeps its
@@ -151,6 +163,19 @@ class AffectModel(Analyzer):
         if lens.sum() == 0:
             return out
         top = dist.argmax(axis=1)
+        explained = np.ones(len(texts), dtype=bool)
+        ls = head.labelset
+        if ls.neutral is not None:
+            # evidence for "neutral" says nothing: explain the strongest emotion instead, if the multi-label
+            # decision holds it too; a text that is only neutral gets no evidence
+            k = ls.index(ls.neutral)
+            masked = dist.copy()
+            masked[:, k] = -1.0
+            alt = masked.argmax(axis=1)
+            rows = np.arange(len(texts))
+            is_neutral = top == k
+            explained = ~is_neutral | (scores[rows, alt] >= head.thresholds[alt])
+            top = np.where(is_neutral, alt, top)
         contrast = head.w_dist - head.w_dist.mean(axis=0, keepdims=True)  # (K, H)
         seg = np.repeat(np.arange(len(lens)), lens)
         text_of = enc.owner[seg]
@@ -174,13 +199,15 @@ class AffectModel(Analyzer):
         bounds = np.searchsorted(np.asarray(t, dtype=np.int64), np.arange(len(texts) + 1)).tolist()
         names = head.labelset.labels
         for i, text in enumerate(texts):
+            if not explained[i]:
+                continue
             chosen = out[i]
             seen: set[str] = set()
             for j in range(bounds[i], bounds[i + 1]):
                 w = text[a[j] : z[j]]
                 low = w.lower()
-                if low in seen or not _WORD.search(w):
-                    continue  # one entry per distinct word, and only words (not bare punctuation)
+                if low in seen or low in _FUNCTION_WORDS or not _WORD.search(w):
+                    continue  # one entry per distinct word, and only content words (no punctuation)
                 seen.add(low)
                 chosen.append(Evidence(w, a[j], z[j], names[top[i]], round(c[j], 4)))
                 if len(chosen) == self.n_evidence:
