@@ -22,16 +22,9 @@ import time
 import numpy as np
 
 
-def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    y_true, y_pred = y_true.astype(bool), y_pred.astype(bool)
-    tp = (y_true & y_pred).sum(0)
-    fp = (~y_true & y_pred).sum(0)
-    fn = (y_true & ~y_pred).sum(0)
-    denom = 2 * tp + fp + fn
-    return float(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0).mean())
-
-
 def main() -> None:
+    from affectkit.evaluation.metrics import f1_score  # macro-F1 over the labels, as everywhere in affectkit
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="default")
     ap.add_argument("--batch-size", type=int, default=256)
@@ -66,11 +59,11 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     y = go.categories > 0
-    f1_cal = macro_f1(y, pred.decisions())
-    f1_05 = macro_f1(y, np.nan_to_num(pred.scores) >= 0.5) if pred.scores is not None else float("nan")
+    f1_cal = f1_score(y, pred.decisions())
+    f1_05 = f1_score(y, np.nan_to_num(pred.scores) >= 0.5) if pred.scores is not None else float("nan")
     ek = run("ekman")
     y_ek = get_mapping("goemotions", "ekman").map_indicators(go.categories)
-    f1_ek = macro_f1(y_ek, ek.decisions())
+    f1_ek = f1_score(y_ek, ek.decisions())
 
     eb = load_dataset("emobank", "test")
     vad = model.predict_vad(eb.texts, scale="1..5")

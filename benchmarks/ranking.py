@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from affectkit.datasets import data_dir
-    from affectkit.ranking import kendall_tau, ranking_accuracy
+    from affectkit.evaluation.metrics import kendall, ranking_accuracy
     from affectkit.training.config import TaskSpec, TrainConfig
     from affectkit.training.trainer import FrozenFeatures, Trainer
 
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                 with torch.no_grad():
                     pred = heads[task.name](x).numpy()[:, 0]
                 gold = np.asarray(task.test.meta["score"], dtype=np.float64)
-                results.setdefault((attribute, name), []).append((kendall_tau(pred, gold), ranking_accuracy(pred, gold)))
+                results.setdefault((attribute, name), []).append((kendall(gold, pred), ranking_accuracy(gold, pred)))
             taus = [r[0] for r in results[(attribute, name)]]
             print(f"  {attribute:8s} {name:36s} tau {np.mean(taus):.4f}", file=sys.stderr)
     n_test = len(task.test)

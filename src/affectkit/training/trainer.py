@@ -571,7 +571,7 @@ class Trainer:
         category heads, Pearson r per dimension for VAD and regression heads, Kendall tau and ranking accuracy
         for ranking heads."""
         from affectkit.model import AffectModel
-        from affectkit.ranking import kendall_tau, ranking_accuracy
+        from affectkit.evaluation.metrics import kendall, ranking_accuracy
         from affectkit.training.calibration import f1_per_label
 
         m = AffectModel.load(out, evidence=False)
@@ -598,8 +598,8 @@ class Trainer:
                 if t.spec.type == "regression":
                     metrics[key] = {"pearson": _r(pearson(s, gold_s))}
                 else:
-                    metrics[key] = {"kendall_tau": _r(kendall_tau(s, gold_s)),
-                                    "ranking_accuracy": _r(ranking_accuracy(s, gold_s))}
+                    metrics[key] = {"kendall_tau": _r(kendall(gold_s, s)),
+                                    "ranking_accuracy": _r(ranking_accuracy(gold_s, s))}
         return metrics
 
 
@@ -610,7 +610,7 @@ def evaluate_heads(embed: Callable[[list[str]], np.ndarray], heads: Any, tasks: 
     thresholds tuned on the same data (categories), mean Pearson r (vad, regression), Kendall tau (ranking)."""
     import torch
 
-    from affectkit.ranking import kendall_tau
+    from affectkit.evaluation.metrics import kendall
     from affectkit.training.calibration import calibrate_thresholds, f1_per_label
 
     heads.train(False)
@@ -635,7 +635,7 @@ def evaluate_heads(embed: Callable[[list[str]], np.ndarray], heads: Any, tasks: 
                 metrics[f"{t.name}_pearson_{split}"] = [_r(r) for r in rs]
                 parts.append(float(np.nanmean(rs)))
             else:
-                tau = kendall_tau(head(x).numpy()[:, 0], y.values)
+                tau = kendall(y.values, head(x).numpy()[:, 0])
                 metrics[f"{t.name}_kendall_tau_{split}"] = _r(tau)
                 parts.append(tau)
     heads.train(True)
