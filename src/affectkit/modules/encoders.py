@@ -178,7 +178,9 @@ class StaticEmbeddingEncoder:
         self.normalize = bool(self.config.get("normalize", False))
 
     def encode(self, texts: list[str], with_tokens: bool = False) -> EncodedBatch:
-        encs = self.tokenizer.encode_batch(texts, add_special_tokens=False)
+        # without evidence no character offsets are needed: tokenizers' encode_batch_fast skips them
+        fast = getattr(self.tokenizer, "encode_batch_fast", None) if not with_tokens else None
+        encs = (fast or self.tokenizer.encode_batch)(texts, add_special_tokens=False)
         n = len(encs)
         lengths = np.fromiter((len(e.ids) for e in encs), dtype=np.int64, count=n)
         flat = np.fromiter((t for e in encs for t in e.ids), dtype=np.int64, count=int(lengths.sum()))
