@@ -344,3 +344,63 @@ def test_rank_over_partitions_needs_one_output_file(tmp_path: Path, lexicon: str
     assert run_cli("rank", tmp_path / "in", "-o", tmp_path / "r.csv", "--by", "valence", "-m", lexicon, "-q") == 1
     err = capsys.readouterr().err
     assert "all 4 partition(s) failed" in err and "part-2.csv: this analyzer gives no valence" in err
+
+
+# -- eval as one unit per (task, model) pair ---------------------------------------------------------------------
+TIMING = {"seconds", "texts_per_second", "created", "command"}
+
+
+def comparable_results(out: Path) -> dict:
+    """``results.json`` without the timings and the command line, which differ between any two runs."""
+    def strip(obj):
+        if isinstance(obj, dict):
+            return {k: strip(v) for k, v in obj.items() if k not in TIMING}
+        return [strip(v) for v in obj] if isinstance(obj, list) else obj
+
+    return strip(json.loads((out / "results.json").read_text()))
+
+
+def test_eval_pairs_as_units_equal_the_local_evaluation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    from eval_support import EVAL_FIXTURES
+
+    from affectkit.distributed import run_distributed
+    from affectkit.distributed.eval_job import EvalRequest
+    from affectkit.evaluation import EvalOptions, ModelSpec, evaluate, select_tasks
+
+    monkeypatch.setenv("AFFECTKIT_DATA", str(EVAL_FIXTURES))
+    tasks = select_tasks(["semeval2018-ec", "emotion-cause", "eemo-ranking", "eemo-assessment"])
+    models = [ModelSpec(f"lexicon:{EVAL_FIXTURES / 'lexicon_emolex.txt'}"),
+              ModelSpec("baseline:vader", baseline=True), ModelSpec("baseline:text2emotion", baseline=True)]
+    options = EvalOptions(n_boot=30, progress=False, chunk_size=2, batch_size=2)
+    evaluate(models, tasks, tmp_path / "local", options)
+    report = run_distributed("eval", "", f"{tmp_path / 'units'}/", models, EvalRequest(tasks, options),
+                             engine="local", quiet=True)
+    local, units = comparable_results(tmp_path / "local"), comparable_results(tmp_path / "units")
+    assert units == local
+    ok = [r for r in local["results"] if r["status"] == "ok"]
+    # a unit per pair with something to predict (a pair can still be skipped when scored, as locally)
+    assert report.computed == report.partitions >= len(ok) >= 3
+    assert any(r["status"] == "skipped" for r in local["results"])  # recorded as locally, not run as units
+    for r in ok:
+        assert (tmp_path / "units" / r["predictions"]).read_bytes() == \
+            (tmp_path / "local" / r["predictions"]).read_bytes()
+    # a rerun verifies every unit and scores again; so does a rerun with fewer models and tasks
+    again = run_distributed("eval", "", f"{tmp_path / 'units'}/", models, EvalRequest(tasks, options),
+                            engine="local", quiet=True)
+    assert (again.computed, again.skipped) == (0, report.partitions)
+    assert comparable_results(tmp_path / "units") == local
+    other = run_distributed("eval", "", f"{tmp_path / 'units'}/", models[:1], EvalRequest(tasks[:2], options),
+                            engine="local", quiet=True)
+    assert other.computed == 0 and other.skipped == other.partitions >= 1
+    assert not list((tmp_path / "units" / "records").rglob("*.affectkit-parts"))
+
+
+def test_eval_units_need_a_folder(tmp_path: Path) -> None:
+    from affectkit.distributed import run_distributed
+    from affectkit.distributed.eval_job import EvalRequest
+    from affectkit.evaluation import EvalOptions, select_tasks
+
+    with pytest.raises(InputError, match="give -o DIR"):
+        run_distributed("eval", "", tmp_path / "results.json", ["baseline:vader"],
+                        EvalRequest(select_tasks(["emotion-cause"]), EvalOptions()), engine="local", quiet=True)

@@ -6,6 +6,8 @@ from typing import Optional
 import typer
 
 from affectkit.cli.app import app, setup_logging
+from affectkit.cli.engine_options import (check_engine, cpus_per_worker_option, engine_option, ray_address_option,
+                                          ray_runtime_env_option, workers_option)
 
 
 @app.command()
@@ -28,11 +30,11 @@ def rank(
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Rows scored per chunk."),
     batch_size: int = typer.Option(256, "--batch-size", min=1, help="Texts per model call."),
     memory_rows: int = typer.Option(1_000_000, "--memory-rows", min=1, help="Selected rows held in memory before spilling to disk."),
-    engine: str = typer.Option("local", "--engine", help="local (this process), or ray (Ray Data actor pool; see docs/scale-out.md)."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster: auto, HOST:PORT or ray://HOST:10001. Default: start a local Ray for this job."),
-    workers: Optional[str] = typer.Option(None, "--workers", help="Ray actors: N, or MIN-MAX to autoscale. Default: as many as the cluster's CPUs allow."),
-    cpus_per_worker: float = typer.Option(1.0, "--cpus-per-worker", min=0.01, help="CPUs per Ray actor (also its onnxruntime threads)."),
-    ray_runtime_env: Optional[str] = typer.Option(None, "--ray-runtime-env", help="Ray runtime_env as inline JSON or a JSON/YAML file (e.g. to install affectkit on workers)."),
+    engine: str = engine_option(),
+    ray_address: Optional[str] = ray_address_option(),
+    workers: Optional[str] = workers_option(),
+    cpus_per_worker: float = cpus_per_worker_option(),
+    ray_runtime_env: Optional[str] = ray_runtime_env_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Order the items of INPUT by an affect attribute and write them with their score and rank, highest
@@ -49,10 +51,9 @@ def rank(
         raise InputError(str(e)) from None
     if labels:
         get_labelset(labels)
-    from affectkit.distributed import ENGINES, needs_partitioned_run
+    from affectkit.distributed import needs_partitioned_run
 
-    if engine not in ENGINES:
-        raise typer.BadParameter(f"choose one of {', '.join(ENGINES)}", param_hint="--engine")
+    check_engine(engine)
     options = RankOptions(by, text_col=text_col, labels=labels, top=top, share=share,
                           columns=[c.strip() for c in columns.split(",") if c.strip()] if columns else None,
                           prefix=prefix, batch_size=batch_size, memory_rows=memory_rows)

@@ -113,7 +113,7 @@ def run_partitioned(job: PartitionJob, input: str | Path, output: str | Path, ex
     one's path and reason, after the others are written and recorded; a plain
     :class:`~affectkit.errors.AffectkitError` (exit status 1) when every partition failed.
     """
-    layout = output_layout(output, output_format)
+    layout = output_layout(output, output_format or job.part_format)
     job.check_layout(layout)
     partitions = job.partitions(input, fmt, exclude=layout.target)
     check_part_names(partitions, layout)

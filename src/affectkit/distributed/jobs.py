@@ -46,6 +46,10 @@ class PartitionJob(ABC):
     models in :meth:`setup`, which runs once per worker."""
 
     command: str = ""
+    #: format of the per-partition results when the output does not say (default: the output layout's, Parquet)
+    part_format: str | None = None
+    #: call :meth:`finish` for a directory output too (default: only a single-file output is finished)
+    finish_directory: bool = False
 
     @abstractmethod
     def identity(self) -> dict[str, Any]:
@@ -63,9 +67,6 @@ class PartitionJob(ABC):
 
     def check_layout(self, layout: OutputLayout) -> None:
         """Refuse an output this job cannot write (default: a directory or one file are both fine)."""
-
-    #: call :meth:`finish` for a directory output too (default: only a single-file output is finished)
-    finish_directory: bool = False
 
     def fingerprint(self, partition: Partition) -> dict[str, Any]:
         """What identifies a partition's input: a rerun skips the partition only if this is unchanged (default:
