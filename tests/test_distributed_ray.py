@@ -406,7 +406,9 @@ def test_rank_on_two_nodes_equals_the_local_ranking_and_restarts(cluster: Cluste
     files = make_partitions(tmp_path / "in", 3, rows=30)
     whole = tmp_path / "whole.csv"
     pd.concat([pd.read_csv(f, dtype=str) for f in files]).to_csv(whole, index=False)
-    by = ["--by", "sadness" if REAL_MODEL else "anger", "-m", model, "--memory-rows", "25", "--chunk-size", "7"]
+    # chunks of 6 divide the 30-row partitions: each text is in the same model batch as in the local run (the
+    # int8 model quantises activations per batch); --memory-rows 25 writes the ranking in several blocks
+    by = ["--by", "sadness" if REAL_MODEL else "anger", "-m", model, "--memory-rows", "25", "--chunk-size", "6"]
     ray = ["--engine", "ray", "--ray-address", cluster.address]
     for cut in ([], ["--top", "10"]):
         local, merged = tmp_path / "local.csv", tmp_path / "ray.csv"
