@@ -145,7 +145,7 @@ def cluster(ray_env: tuple[dict[str, str], str]) -> Cluster:
             try:
                 address = _start_cluster(env, temp)
                 break
-            except RuntimeError:
+            except (RuntimeError, subprocess.TimeoutExpired):  # a start that hangs is retried as one that fails
                 _kill_marked(marker)
                 if attempt == 2:
                     raise
