@@ -456,7 +456,7 @@ def test_eval_on_two_nodes_gives_the_local_metrics_and_restarts(cluster: Cluster
     ok = [r for r in expected["results"] if r["status"] == "ok"]
     manifest = json.loads((tmp_path / "ray" / "_manifest.json").read_text())
     units = len(manifest["partitions"])
-    assert manifest["complete"] and units >= len(ok) >= 3
+    assert manifest["complete"] and units >= len(ok) >= 2
     assert f"(ray, 2 worker(s)): {units} partition(s): {units} computed" in done.stderr
     assert comparable_results(tmp_path / "ray") == expected
     for r in ok:
