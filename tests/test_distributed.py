@@ -273,3 +273,134 @@ def test_engine_option_parsing(tmp_path: Path) -> None:
     assert not needs_partitioned_run("-", None, "local") and not needs_partitioned_run("missing.csv", None, "local")
     assert needs_partitioned_run(str(one), "out.csv", "ray") and needs_partitioned_run(str(one), "out/", "local")
     assert needs_partitioned_run(str(tmp_path), "out.csv", "local") and needs_partitioned_run("x/*.csv", None, "local")
+
+
+# -- rank over partitions ----------------------------------------------------------------------------------------
+def write_rank_partitions(root: Path) -> Path:
+    """Four CSV partitions (one empty) with many tied scores, texts without an emotion word and empty texts, plus
+    the same rows as one file (the local engine's input)."""
+    words = ["happy", "angry", "sad", "afraid", "love", "wow", "nothing", "", "hate and love", "so happy happy"]
+    sizes = [7, 0, 12, 5]
+    root.mkdir(parents=True)
+    rows, start = [], 0
+    for k, n in enumerate(sizes):
+        part = pd.DataFrame({"id": range(start, start + n),
+                             "text": [words[(i * 7 + k) % len(words)] for i in range(start, start + n)]})
+        part.to_csv(root / f"part-{k}.csv", index=False)
+        rows.append(part)
+        start += n
+    whole = root.parent / "whole.csv"
+    pd.concat(rows).to_csv(whole, index=False)
+    return whole
+
+
+@pytest.mark.parametrize("by, cut, ext", [("joy", [], "csv"), ("anger+sadness", ["--top", "6"], "jsonl"),
+                                          ("-joy", ["--share", "0.5"], "parquet")])
+def test_rank_over_partitions_equals_the_local_ranking(tmp_path: Path, lexicon: str, by: str, cut: list[str],
+                                                        ext: str) -> None:
+    whole = write_rank_partitions(tmp_path / "in")
+    local, merged = tmp_path / f"local.{ext}", tmp_path / f"merged.{ext}"
+    common = ["--by", by, "-m", lexicon, "--memory-rows", "4", "--chunk-size", "3", *cut, "-q"]
+    assert run_cli("rank", whole, "-o", local, *common) == 0
+    assert run_cli("rank", tmp_path / "in", "-o", merged, *common) == 0
+    assert not (tmp_path / f"merged.{ext}.affectkit-parts").exists()
+    if ext == "parquet":
+        pd.testing.assert_frame_equal(pd.read_parquet(merged), pd.read_parquet(local))
+    else:
+        assert merged.read_bytes() == local.read_bytes()
+    ranked = pd.read_parquet(merged) if ext == "parquet" else pd.read_json(merged, lines=True) if ext == "jsonl" \
+        else pd.read_csv(merged)
+    assert list(ranked["rank"]) == list(range(1, len(ranked) + 1)) and "_affectkit_sort_key" not in ranked
+
+
+def test_rank_over_partitions_restarts_from_verified_partitions(tmp_path: Path, lexicon: str,
+                                                                  capsys: pytest.CaptureFixture) -> None:
+    write_rank_partitions(tmp_path / "in")
+    bad = tmp_path / "in" / "part-9.csv"
+    bad.write_text("id,body\n99,so happy happy happy\n")
+    out = tmp_path / "ranked.csv"
+    args = ("rank", tmp_path / "in", "-o", out, "--by", "joy", "-m", lexicon)
+    assert run_cli(*args) == 3
+    err = capsys.readouterr().err
+    assert "1 of 5 partition(s) failed" in err and "part-9.csv: column 'text' not found" in err
+    assert not out.exists() and (tmp_path / "ranked.csv.affectkit-parts" / "_manifest.json").exists()
+    # fixed, the failed partition is scored; the four others are verified and merged as they are
+    bad.write_text("id,text\n99,so happy happy happy\n")
+    assert run_cli(*args) == 0
+    assert "1 computed, 4 verified from an earlier run" in capsys.readouterr().err
+    ranked = pd.read_csv(out)
+    assert len(ranked) == 25 and 99 in set(ranked["id"])
+    whole = tmp_path / "whole-and-fixed.csv"
+    pd.concat([pd.read_csv(tmp_path / "whole.csv"), pd.read_csv(bad)]).to_csv(whole, index=False)
+    assert run_cli("rank", whole, "-o", tmp_path / "local.csv", "--by", "joy", "-m", lexicon, "-q") == 0
+    assert out.read_bytes() == (tmp_path / "local.csv").read_bytes()
+
+
+def test_rank_over_partitions_needs_one_output_file(tmp_path: Path, lexicon: str,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    write_rank_partitions(tmp_path / "in")
+    assert run_cli("rank", tmp_path / "in", "-o", f"{tmp_path / 'out'}/", "--by", "joy", "-m", lexicon, "-q") == 1
+    assert "one ranking: give -o FILE" in capsys.readouterr().err
+    assert run_cli("rank", tmp_path / "in", "-o", tmp_path / "r.csv", "--by", "valence", "-m", lexicon, "-q") == 1
+    err = capsys.readouterr().err
+    assert "all 4 partition(s) failed" in err and "part-2.csv: this analyzer gives no valence" in err
+
+
+# -- eval as one unit per (task, model) pair ---------------------------------------------------------------------
+TIMING = {"seconds", "texts_per_second", "created", "command"}
+
+
+def comparable_results(out: Path) -> dict:
+    """``results.json`` without the timings and the command line, which differ between any two runs."""
+    def strip(obj):
+        if isinstance(obj, dict):
+            return {k: strip(v) for k, v in obj.items() if k not in TIMING}
+        return [strip(v) for v in obj] if isinstance(obj, list) else obj
+
+    return strip(json.loads((out / "results.json").read_text()))
+
+
+def test_eval_pairs_as_units_equal_the_local_evaluation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    from eval_support import EVAL_FIXTURES
+
+    from affectkit.distributed import run_distributed
+    from affectkit.distributed.eval_job import EvalRequest
+    from affectkit.evaluation import EvalOptions, ModelSpec, evaluate, select_tasks
+
+    monkeypatch.setenv("AFFECTKIT_DATA", str(EVAL_FIXTURES))
+    tasks = select_tasks(["semeval2018-ec", "emotion-cause", "eemo-ranking", "eemo-assessment"])
+    models = [ModelSpec(f"lexicon:{EVAL_FIXTURES / 'lexicon_emolex.txt'}"),
+              ModelSpec("baseline:vader", baseline=True), ModelSpec("baseline:text2emotion", baseline=True)]
+    options = EvalOptions(n_boot=30, progress=False, chunk_size=2, batch_size=2)
+    evaluate(models, tasks, tmp_path / "local", options)
+    report = run_distributed("eval", "", f"{tmp_path / 'units'}/", models, EvalRequest(tasks, options),
+                             engine="local", quiet=True)
+    local, units = comparable_results(tmp_path / "local"), comparable_results(tmp_path / "units")
+    assert units == local
+    ok = [r for r in local["results"] if r["status"] == "ok"]
+    # a unit per pair with something to predict (a pair can still be skipped when scored, as locally)
+    assert report.computed == report.partitions >= len(ok) >= 3
+    assert any(r["status"] == "skipped" for r in local["results"])  # recorded as locally, not run as units
+    for r in ok:
+        assert (tmp_path / "units" / r["predictions"]).read_bytes() == \
+            (tmp_path / "local" / r["predictions"]).read_bytes()
+    # a rerun verifies every unit and scores again; so does a rerun with fewer models and tasks
+    again = run_distributed("eval", "", f"{tmp_path / 'units'}/", models, EvalRequest(tasks, options),
+                            engine="local", quiet=True)
+    assert (again.computed, again.skipped) == (0, report.partitions)
+    assert comparable_results(tmp_path / "units") == local
+    other = run_distributed("eval", "", f"{tmp_path / 'units'}/", models[:1], EvalRequest(tasks[:2], options),
+                            engine="local", quiet=True)
+    assert other.computed == 0 and other.skipped == other.partitions >= 1
+    assert not list((tmp_path / "units" / "records").rglob("*.affectkit-parts"))
+
+
+def test_eval_units_need_a_folder(tmp_path: Path) -> None:
+    from affectkit.distributed import run_distributed
+    from affectkit.distributed.eval_job import EvalRequest
+    from affectkit.evaluation import EvalOptions, select_tasks
+
+    with pytest.raises(InputError, match="give -o DIR"):
+        run_distributed("eval", "", tmp_path / "results.json", ["baseline:vader"],
+                        EvalRequest(select_tasks(["emotion-cause"]), EvalOptions()), engine="local", quiet=True)

@@ -145,7 +145,7 @@ def cluster(ray_env: tuple[dict[str, str], str]) -> Cluster:
             try:
                 address = _start_cluster(env, temp)
                 break
-            except RuntimeError:
+            except (RuntimeError, subprocess.TimeoutExpired):  # a start that hangs is retried as one that fails
                 _kill_marked(marker)
                 if attempt == 2:
                     raise
@@ -396,3 +396,73 @@ def test_a_partition_that_kills_its_worker_every_time_fails_alone(cluster: Clust
     manifest = json.loads((tmp_path / "out" / "_manifest.json").read_text())
     assert [(r["key"], r["status"]) for r in manifest["partitions"]] == [
         ("a.csv", "ok"), ("poison.csv", "failed"), ("z.csv", "ok")]
+
+
+# -- rank and eval on the cluster ---------------------------------------------------------------------------------
+def test_rank_on_two_nodes_equals_the_local_ranking_and_restarts(cluster: Cluster, model: str,
+                                                                  tmp_path: Path) -> None:
+    """Each partition scored and sorted on a worker, merged on the driver: the local engine's ranking of the same
+    rows, byte for byte; a partition that failed is redone on the rerun and the others are verified."""
+    files = make_partitions(tmp_path / "in", 3, rows=30)
+    whole = tmp_path / "whole.csv"
+    pd.concat([pd.read_csv(f, dtype=str) for f in files]).to_csv(whole, index=False)
+    # chunks of 6 divide the 30-row partitions: each text is in the same model batch as in the local run (the
+    # int8 model quantises activations per batch); --memory-rows 25 writes the ranking in several blocks
+    by = ["--by", "sadness" if REAL_MODEL else "anger", "-m", model, "--memory-rows", "25", "--chunk-size", "6"]
+    ray = ["--engine", "ray", "--ray-address", cluster.address]
+    for cut in ([], ["--top", "10"]):
+        local, merged = tmp_path / "local.csv", tmp_path / "ray.csv"
+        assert affectkit_cli(["rank", whole, "-o", local, *by, *cut, "-q"], cluster.env).returncode == 0
+        done = affectkit_cli(["rank", tmp_path / "in", "-o", merged, *by, *cut, *ray], cluster.env)
+        assert done.returncode == 0, done.stderr
+        assert "(ray, 2 worker(s)): 3 partition(s): 3 computed" in done.stderr
+        assert merged.read_bytes() == local.read_bytes()
+        assert len(pd.read_csv(merged)) == (10 if cut else 90)
+    # a partition that cannot be scored (no text column) fails alone; fixed, it is the only one computed again
+    bad = tmp_path / "in" / "day=03" / "posts.csv"
+    bad.parent.mkdir()
+    bad.write_text("id,body\n1000,I am so angry at the long queue\n")
+    out = tmp_path / "restart.csv"
+    done = affectkit_cli(["rank", tmp_path / "in", "-o", out, *by, *ray], cluster.env)
+    assert done.returncode == 3 and "1 of 4 partition(s) failed" in done.stderr, done.stderr
+    bad.write_text("id,text\n1000,I am so angry at the long queue\n")
+    done = affectkit_cli(["rank", tmp_path / "in", "-o", out, *by, *ray], cluster.env)
+    assert done.returncode == 0, done.stderr
+    assert "1 computed, 3 verified from an earlier run" in done.stderr
+    pd.concat([pd.read_csv(whole, dtype=str), pd.read_csv(bad, dtype=str)]).to_csv(whole, index=False)
+    assert affectkit_cli(["rank", whole, "-o", tmp_path / "local.csv", *by, "-q"], cluster.env).returncode == 0
+    assert out.read_bytes() == (tmp_path / "local.csv").read_bytes()
+
+
+def test_eval_on_two_nodes_gives_the_local_metrics_and_restarts(cluster: Cluster, tmp_path: Path) -> None:
+    """One unit per (task, model) pair on the workers, scored on the driver: the same results.json (timings
+    aside) and per-sample predictions as the local run; a rerun verifies every unit instead of predicting."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from eval_support import EVAL_FIXTURES
+    from test_distributed import comparable_results
+
+    env = {**cluster.env, "AFFECTKIT_DATA": str(EVAL_FIXTURES)}
+    args = ["eval", "-m", f"lexicon:{EVAL_FIXTURES / 'lexicon_emolex.txt'}", "-m", "baseline:vader", "--task",
+            "semeval2018-ec", "--task", "emotion-cause", "--task", "eemo-ranking", "--bootstrap", "30",
+            "--no-baselines", "--chunk-size", "2", "--batch-size", "2"]
+    local = affectkit_cli([*args, "-o", tmp_path / "local", "-q"], env)
+    assert local.returncode == 0, local.stderr
+    # the workers find the data through the job's runtime_env, as on a real cluster
+    ray = [*args, "-o", tmp_path / "ray", "--engine", "ray", "--ray-address", cluster.address, "--ray-runtime-env",
+           json.dumps({"env_vars": {"AFFECTKIT_DATA": str(EVAL_FIXTURES)}})]
+    done = affectkit_cli(ray, env)
+    assert done.returncode == 0, done.stderr
+    expected = comparable_results(tmp_path / "local")
+    ok = [r for r in expected["results"] if r["status"] == "ok"]
+    manifest = json.loads((tmp_path / "ray" / "_manifest.json").read_text())
+    units = len(manifest["partitions"])
+    assert manifest["complete"] and units >= len(ok) >= 2
+    assert f"(ray, 2 worker(s)): {units} partition(s): {units} computed" in done.stderr
+    assert comparable_results(tmp_path / "ray") == expected
+    for r in ok:
+        assert (tmp_path / "ray" / r["predictions"]).read_bytes() == \
+            (tmp_path / "local" / r["predictions"]).read_bytes()
+    again = affectkit_cli(ray, env)
+    assert again.returncode == 0, again.stderr
+    assert f"0 computed, {units} verified from an earlier run" in again.stderr
+    assert comparable_results(tmp_path / "ray") == expected

@@ -92,13 +92,36 @@ def attribute_scores(batch: BatchPrediction, attribute: str) -> np.ndarray:
     return -s if ascending else s
 
 
+def sort_keys(scores: np.ndarray) -> np.ndarray:
+    """The keys rows are ranked by (highest first): the scores, with NaN (no score) as -inf."""
+    return np.where(np.isnan(scores), -np.inf, scores)
+
+
 def rank_order(scores: np.ndarray) -> np.ndarray:
     """Indices from highest to lowest score; NaN last; ties keep input order."""
-    key = np.where(np.isnan(scores), -np.inf, scores)
-    return np.argsort(-key, kind="stable")
+    return np.argsort(-sort_keys(scores), kind="stable")
 
 
 # -- the rank job ----------------------------------------------------------------------------------------------------
+@dataclass
+class RankOptions:
+    """What ``affectkit rank`` ranks by and writes (:func:`run_rank`'s keyword arguments)."""
+
+    attribute: str
+    text_col: str = "text"
+    labels: str | None = None
+    top: int | None = None
+    share: float | None = None
+    columns: list[str] | None = None
+    prefix: str = ""
+    batch_size: int = 256
+    memory_rows: int = 1_000_000
+
+    def output_columns(self) -> dict[str, str]:
+        """The names of the rank, score and error columns."""
+        return {"rank": self.prefix + "rank", "score": self.prefix + "score", "error": self.prefix + "error"}
+
+
 @dataclass
 class RankReport:
     rows: int = 0
@@ -111,6 +134,18 @@ class RankReport:
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds else 0.0
+
+
+def load_for_ranking(model: str):
+    """``affectkit.load(model)``; an affectkit model without evidence spans (ranking needs scores, not the words
+    behind them)."""
+    import affectkit
+    from affectkit.model import AffectModel
+
+    analyzer = affectkit.load(model)
+    if isinstance(analyzer, AffectModel):
+        analyzer.evidence = False
+    return analyzer
 
 
 def cut_size(n: int, top: int | None = None, share: float | None = None) -> int:
@@ -132,7 +167,7 @@ def run_rank(input_path: str, output: str | None, analyzer, attribute: str, *, t
              labels: str | None = None, top: int | None = None, share: float | None = None,
              columns: list[str] | None = None, prefix: str = "", fmt: str | None = None,
              output_format: str | None = None, chunk_size: int = 4096, batch_size: int = 256,
-             memory_rows: int = 1_000_000, progress: bool = True) -> RankReport:
+             memory_rows: int = 1_000_000, progress: bool = True, sort_key: str | None = None) -> RankReport:
     """Score every row of a file by ``attribute``, order the rows and write the top of the queue.
 
     Memory: pass 1 streams the input chunk by chunk through the model and keeps only one float per row (the
@@ -150,7 +185,7 @@ def run_rank(input_path: str, output: str | None, analyzer, attribute: str, *, t
 
     from affectkit.errors import InputError
     from affectkit.runner import AnalyzeOptions, _progress, predict_frame
-    from affectkit.tabular import PartWriter, detect_format, read_chunks, write_frame
+    from affectkit.tabular import detect_format, read_chunks
 
     t0 = time.time()
     report = RankReport(output=str(output) if output else None)
@@ -193,7 +228,8 @@ def run_rank(input_path: str, output: str | None, analyzer, attribute: str, *, t
         rank_of[order] = np.arange(1, k + 1)
         del order
         # pass 2: the selected rows, in rank order
-        names = {"rank": prefix + "rank", "score": prefix + "score", "error": prefix + "error"}
+        names = RankOptions(attribute, prefix=prefix).output_columns()
+        keys = sort_keys(all_scores) if sort_key else None
         external = k > memory_rows
         buckets: dict[int, list[pd.DataFrame]] = {}
         spilled: dict[int, list[Path]] = {}
@@ -217,6 +253,8 @@ def run_rank(input_path: str, output: str | None, analyzer, attribute: str, *, t
             piece[names["score"]] = np.round(all_scores[start + local], 6)
             piece[names["error"]] = [failures.get(start + i) or (None if np.isfinite(all_scores[start + i])
                                                                  else "no score") for i in local]
+            if keys is not None:
+                piece[sort_key] = [repr(float(v)) for v in keys[start + local]]
             if not external:
                 buckets.setdefault(0, []).append(piece)
                 continue
@@ -230,21 +268,43 @@ def run_rank(input_path: str, output: str | None, analyzer, attribute: str, *, t
                 spilled.setdefault(b, []).append(path)
                 buffered = sum(len(p) for parts in buckets.values() for p in parts)
         report.external = external
-        to_file = output is not None and str(output) != "-"
-        writer = PartWriter(output, output_format, {"rank": attribute}, resume=False) if to_file else None
-        for index, b in enumerate(sorted(set(buckets) | set(spilled))):
-            frames = [pd.read_pickle(p) for p in spilled.get(b, [])] + buckets.get(b, [])
-            ranked = pd.concat(frames, ignore_index=True).sort_values(names["rank"], kind="stable")
-            report.written += len(ranked)
-            if writer is None:
-                write_frame(ranked, None)
-            else:
-                writer.write(index, ranked)
-        if writer is not None:
-            if report.written == 0:
-                writer.write(0, pd.DataFrame(columns=list(names.values())))
-            writer.finish()
+
+        def ranked_buckets():
+            for b in sorted(set(buckets) | set(spilled)):
+                frames = [pd.read_pickle(p) for p in spilled.get(b, [])] + buckets.get(b, [])
+                yield pd.concat(frames, ignore_index=True).sort_values(names["rank"], kind="stable")
+
+        report.written = write_ranked(ranked_buckets(), output, output_format, attribute, names,
+                                      (sort_key,) if sort_key else ())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report.seconds = time.time() - t0
     return report
+
+
+def write_ranked(blocks, output: str | None, output_format: str | None, attribute: str, names: dict[str, str],
+                 extra_columns: tuple[str, ...] = ()) -> int:
+    """Write ranked frames (consecutive rank ranges, in order) to ``output`` (``None`` or ``-``: JSONL on stdout),
+    each block as one atomic part, assembled at the end; with no rows, a file with only the rank, score and error
+    columns ``names`` (and ``extra_columns``). Returns the number of rows written."""
+    import pandas as pd
+
+    from affectkit.tabular import PartWriter, write_frame
+
+    to_file = output is not None and str(output) != "-"
+    writer = PartWriter(output, output_format, {"rank": attribute}, resume=False) if to_file else None
+    written = 0
+    for index, ranked in enumerate(blocks):
+        # no error is None, never NaN: blocks concatenated from spilled pieces can turn it into NaN, which would
+        # make the column a float in one Parquet part and a string in the next
+        ranked[names["error"]] = ranked[names["error"]].astype(object).where(ranked[names["error"]].notna(), None)
+        written += len(ranked)
+        if writer is None:
+            write_frame(ranked, None)
+        else:
+            writer.write(index, ranked)
+    if writer is not None:
+        if written == 0:
+            writer.write(0, pd.DataFrame(columns=[*names.values(), *extra_columns]))
+        writer.finish()
+    return written

@@ -7,6 +7,8 @@ from typing import Optional
 import typer
 
 from affectkit.cli.app import app, setup_logging
+from affectkit.cli.engine_options import (check_engine, cpus_per_worker_option, engine_option, ray_address_option,
+                                          ray_runtime_env_option, workers_option)
 
 
 @app.command()
@@ -25,11 +27,11 @@ def analyze(
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Rows per chunk (the unit of progress and resume)."),
     batch_size: int = typer.Option(256, "--batch-size", min=1, help="Texts per model call."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue an interrupted run of the same job."),
-    engine: str = typer.Option("local", "--engine", help="local (this process), or ray (Ray Data actor pool; see docs/scale-out.md)."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster: auto, HOST:PORT or ray://HOST:10001. Default: start a local Ray for this job."),
-    workers: Optional[str] = typer.Option(None, "--workers", help="Ray actors: N, or MIN-MAX to autoscale. Default: as many as the cluster's CPUs allow."),
-    cpus_per_worker: float = typer.Option(1.0, "--cpus-per-worker", min=0.01, help="CPUs per Ray actor (also its onnxruntime threads)."),
-    ray_runtime_env: Optional[str] = typer.Option(None, "--ray-runtime-env", help="Ray runtime_env as inline JSON or a JSON/YAML file (e.g. to install affectkit on workers)."),
+    engine: str = engine_option(),
+    ray_address: Optional[str] = ray_address_option(),
+    workers: Optional[str] = workers_option(),
+    cpus_per_worker: float = cpus_per_worker_option(),
+    ray_runtime_env: Optional[str] = ray_runtime_env_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Analyze every text in INPUT: ranked emotions, distribution, multi-label decisions, VAD, evidence."""
@@ -51,10 +53,9 @@ def analyze(
             raise InputError(str(e)) from None
     options = AnalyzeOptions(text_col=text_col, labels=labels, top_k=top_k, vad_scale=vad_scale,
                              distribution=distribution, prefix=prefix, batch_size=batch_size)
-    from affectkit.distributed import ENGINES, needs_partitioned_run
+    from affectkit.distributed import needs_partitioned_run
 
-    if engine not in ENGINES:
-        raise typer.BadParameter(f"choose one of {', '.join(ENGINES)}", param_hint="--engine")
+    check_engine(engine)
     if needs_partitioned_run(input, output, engine):
         from affectkit.distributed import run_distributed
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -7,6 +8,8 @@ from typing import List, Optional
 import typer
 
 from affectkit.cli.app import app, setup_logging
+from affectkit.cli.engine_options import (check_engine, cpus_per_worker_option, engine_option, ray_address_option,
+                                          ray_runtime_env_option, workers_option)
 
 
 @app.command("eval")
@@ -24,10 +27,16 @@ def eval_command(
     chunk_size: int = typer.Option(1024, "--chunk-size", min=1, help="Texts per chunk (the unit of caching and resume)."),
     batch_size: int = typer.Option(256, "--batch-size", min=1, help="Texts per model call."),
     list_tasks: bool = typer.Option(False, "--list-tasks", help="List the shipped tasks and exit."),
+    engine: str = engine_option("each task x model pair on a Ray actor"),
+    ray_address: Optional[str] = ray_address_option(),
+    workers: Optional[str] = workers_option(),
+    cpus_per_worker: float = cpus_per_worker_option(),
+    ray_runtime_env: Optional[str] = ray_runtime_env_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Evaluate models on emotion tasks declared as data; write results.json, per-sample predictions and
-    Markdown/HTML leaderboards with confidence intervals."""
+    Markdown/HTML leaderboards with confidence intervals. With --engine ray, each task x model pair is
+    predicted on a Ray worker and scored here."""
     setup_logging(quiet)
     from affectkit.errors import InputError
     from affectkit.evaluation.task import select_tasks, shipped_tasks
@@ -50,10 +59,19 @@ def eval_command(
     models += [ModelSpec(f"lexicon:{p}", baseline=True) for p in (lexicon or [])]
     options = EvalOptions(n_boot=bootstrap, seed=seed, resume=resume, progress=not quiet, chunk_size=chunk_size,
                           batch_size=batch_size, limit=limit)
-    run = evaluate(models, tasks, output, options)
+    check_engine(engine)
+    if engine == "local":
+        payload = evaluate(models, tasks, output, options).to_dict(options)
+    else:
+        from affectkit.distributed import run_distributed
+        from affectkit.distributed.eval_job import EvalRequest
+
+        run_distributed("eval", "", f"{output}/", models, EvalRequest(tasks, options), engine=engine,
+                        address=ray_address, chunk_size=chunk_size, workers=workers,
+                        cpus_per_worker=cpus_per_worker, runtime_env=ray_runtime_env, resume=resume, quiet=quiet)
+        payload = json.loads((output / "results.json").read_text())
     if quiet:
         return
-    payload = run.to_dict(options)
     for m in payload["models"]:
         if m["status"] != "ok":
             print(f"model {m['name']} skipped: {m['reason']}", file=sys.stderr)

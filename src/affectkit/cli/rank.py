@@ -6,11 +6,13 @@ from typing import Optional
 import typer
 
 from affectkit.cli.app import app, setup_logging
+from affectkit.cli.engine_options import (check_engine, cpus_per_worker_option, engine_option, ray_address_option,
+                                          ray_runtime_env_option, workers_option)
 
 
 @app.command()
 def rank(
-    input: str = typer.Argument(..., help="CSV, TSV, JSONL, Parquet or text file (one item per line); '-' reads stdin."),
+    input: str = typer.Argument(..., help="CSV, TSV, JSONL, Parquet or text file (one item per line); '-' reads stdin; a directory or a quoted glob of such files (one partition each, merged into one ranking)."),
     by: str = typer.Option(..., "--by", "-b", help="What to rank by: an emotion of the label set (anger; "
                            "several joined by +, e.g. fear+nervousness), valence, arousal, dominance, intensity, "
                            "distress, positive-affect, calm, depression, or score:NAME (a trained ranking head). "
@@ -28,16 +30,20 @@ def rank(
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Rows scored per chunk."),
     batch_size: int = typer.Option(256, "--batch-size", min=1, help="Texts per model call."),
     memory_rows: int = typer.Option(1_000_000, "--memory-rows", min=1, help="Selected rows held in memory before spilling to disk."),
+    engine: str = engine_option(),
+    ray_address: Optional[str] = ray_address_option(),
+    workers: Optional[str] = workers_option(),
+    cpus_per_worker: float = cpus_per_worker_option(),
+    ray_runtime_env: Optional[str] = ray_runtime_env_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Order the items of INPUT by an affect attribute and write them with their score and rank, highest
-    first, optionally cut at the top K or a share of the queue."""
+    first, optionally cut at the top K or a share of the queue. A directory or glob input (or --engine ray)
+    scores each partition separately and merges them into one ranking (-o FILE)."""
     setup_logging(quiet)
-    import affectkit
     from affectkit.errors import InputError
     from affectkit.labels import get_labelset
-    from affectkit.model import AffectModel
-    from affectkit.ranking import cut_size, run_rank
+    from affectkit.ranking import RankOptions, cut_size, load_for_ranking, run_rank
 
     try:
         cut_size(1, top, share)
@@ -45,13 +51,23 @@ def rank(
         raise InputError(str(e)) from None
     if labels:
         get_labelset(labels)
-    analyzer = affectkit.load(model)
-    if isinstance(analyzer, AffectModel):
-        analyzer.evidence = False  # ranking needs scores, not the words behind them
+    from affectkit.distributed import needs_partitioned_run
+
+    check_engine(engine)
+    options = RankOptions(by, text_col=text_col, labels=labels, top=top, share=share,
+                          columns=[c.strip() for c in columns.split(",") if c.strip()] if columns else None,
+                          prefix=prefix, batch_size=batch_size, memory_rows=memory_rows)
+    if needs_partitioned_run(input, output, engine):
+        from affectkit.distributed import run_distributed
+
+        run_distributed("rank", input, output, model, options, engine=engine, address=ray_address, fmt=fmt,
+                        output_format=output_format, chunk_size=chunk_size, workers=workers,
+                        cpus_per_worker=cpus_per_worker, runtime_env=ray_runtime_env, quiet=quiet)
+        return
+    analyzer = load_for_ranking(model)
     report = run_rank(input, output, analyzer, by, text_col=text_col, labels=labels, top=top, share=share,
-                      columns=[c.strip() for c in columns.split(",") if c.strip()] if columns else None,
-                      prefix=prefix, fmt=fmt, output_format=output_format, chunk_size=chunk_size,
-                      batch_size=batch_size, memory_rows=memory_rows, progress=not quiet)
+                      columns=options.columns, prefix=prefix, fmt=fmt, output_format=output_format,
+                      chunk_size=chunk_size, batch_size=batch_size, memory_rows=memory_rows, progress=not quiet)
     if not quiet:
         where = f" -> {output}" if output else ""
         print(f"ranked {report.rows:,} rows by {by} in {report.seconds:.1f}s ({report.rows_per_second:,.0f} rows/s); "

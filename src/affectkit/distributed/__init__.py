@@ -2,10 +2,14 @@
 
     affectkit analyze posts/ -o results/ --engine ray                      # local Ray, one actor per core
     affectkit analyze 'posts/*.parquet' -o results.parquet --engine ray --ray-address auto --workers 2-16
+    affectkit rank posts/ --by distress --top 10000 -o most-distressed.csv --engine ray
+    affectkit eval -m default -m fast --suite shipped -o eval-results/ --engine ray
 
 - :mod:`~affectkit.distributed.partitions`: input partitions (a file, a glob, a directory) and the output layout.
 - :mod:`~affectkit.distributed.jobs`: :class:`PartitionJob` (one command's work on one partition),
-  :class:`AnalyzeJob`, and :func:`register_job` for other commands.
+  :class:`AnalyzeJob`, and :func:`register_job` for other commands;
+  :mod:`~affectkit.distributed.rank_job` (``rank``: sorted partitions, k-way merge) and
+  :mod:`~affectkit.distributed.eval_job` (``eval``: one unit per task and model).
 - :mod:`~affectkit.distributed.manifest`: ``_manifest.json`` with each partition's row count and SHA-256.
 - :mod:`~affectkit.distributed.engine`: the driver loop and the in-process executor.
 - :mod:`~affectkit.distributed.ray_engine`: the Ray Data actor-pool executor.

@@ -113,7 +113,8 @@ def run_partitioned(job: PartitionJob, input: str | Path, output: str | Path, ex
     one's path and reason, after the others are written and recorded; a plain
     :class:`~affectkit.errors.AffectkitError` (exit status 1) when every partition failed.
     """
-    layout = output_layout(output, output_format)
+    layout = output_layout(output, output_format or job.part_format)
+    job.check_layout(layout)
     partitions = job.partitions(input, fmt, exclude=layout.target)
     check_part_names(partitions, layout)
     manifest = Manifest(layout.manifest, job.command, job.identity(), layout.fmt)
@@ -147,8 +148,9 @@ def run_partitioned(job: PartitionJob, input: str | Path, output: str | Path, ex
         bar.close()
         manifest.save(complete=not report.failed and len(manifest.records) == len(units))
     report.seconds = time.time() - t0
-    if not report.failed and layout.single_file:
+    if not report.failed and (layout.single_file or job.finish_directory):
         job.finish([layout.part_path(p.key) for p in partitions], layout.target, layout.fmt)
+    if not report.failed and layout.single_file:
         shutil.rmtree(layout.work_dir)
         report.manifest = ""
     if report.failed:

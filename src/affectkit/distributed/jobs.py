@@ -2,7 +2,8 @@
 
 A :class:`PartitionJob` says what one partition's work is; the engine (:mod:`affectkit.distributed.engine`) does
 the rest: finding partitions, skipping verified ones, scheduling, the manifest, assembling the output, and
-reporting failures. ``analyze`` is registered here. Another command plugs in by subclassing
+reporting failures. ``analyze``, ``rank`` (:mod:`~affectkit.distributed.rank_job`) and ``eval``
+(:mod:`~affectkit.distributed.eval_job`) are registered here. Another command plugs in by subclassing
 :class:`PartitionJob` and calling :func:`register_job` (see ``docs/scale-out.md``)::
 
     class RankJob(PartitionJob):
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from affectkit.distributed.manifest import PartRecord, count_rows, sha256_file, verify_part
-from affectkit.distributed.partitions import WORK_SUFFIX, Partition, find_partitions
+from affectkit.distributed.partitions import WORK_SUFFIX, OutputLayout, Partition, find_partitions
 from affectkit.errors import AffectkitError
 
 
@@ -45,6 +46,10 @@ class PartitionJob(ABC):
     models in :meth:`setup`, which runs once per worker."""
 
     command: str = ""
+    #: format of the per-partition results when the output does not say (default: the output layout's, Parquet)
+    part_format: str | None = None
+    #: call :meth:`finish` for a directory output too (default: only a single-file output is finished)
+    finish_directory: bool = False
 
     @abstractmethod
     def identity(self) -> dict[str, Any]:
@@ -60,14 +65,25 @@ class PartitionJob(ABC):
         """Process ``partition`` into the file ``target`` in format ``fmt``, atomically (the file appears
         complete or not at all), one output row per input row, in input order."""
 
+    def check_layout(self, layout: OutputLayout) -> None:
+        """Refuse an output this job cannot write (default: a directory or one file are both fine)."""
+
+    def fingerprint(self, partition: Partition) -> dict[str, Any]:
+        """What identifies a partition's input: a rerun skips the partition only if this is unchanged (default:
+        size, mtime and head/tail hash of its file)."""
+        from affectkit.tabular.writers import fingerprint_file
+
+        return fingerprint_file(partition.path)
+
     def partitions(self, input: str | Path, fmt: str | None, exclude: Path | None) -> list[Partition]:
         """The units of work (default: the files of ``input``, see
         :func:`~affectkit.distributed.partitions.find_partitions`). A job whose units are not input files (e.g.
-        evaluation: one unit per task and model) returns its own, each with a file that fingerprints it."""
+        evaluation: one unit per task and model) returns its own, and overrides :meth:`fingerprint`."""
         return find_partitions(input, fmt, exclude=exclude)
 
     def finish(self, parts: list[Path], output: Path, fmt: str) -> None:
-        """Combine the per-partition results into one output file (default: concatenate in partition order)."""
+        """Combine the per-partition results into the output file (default: concatenate in partition order); with
+        :attr:`finish_directory`, also called for a directory output (``output`` is then the directory)."""
         from affectkit.tabular.writers import assemble_parts
 
         assemble_parts(parts, output, fmt)
@@ -107,7 +123,19 @@ class AnalyzeJob(PartitionJob):
         return PartStats(report.rows, report.errors, report.error_counts)
 
 
-JOBS: dict[str, Callable[..., PartitionJob]] = {"analyze": AnalyzeJob}
+def _rank_job(*args: Any, **kwargs: Any) -> PartitionJob:
+    from affectkit.distributed.rank_job import RankJob
+
+    return RankJob(*args, **kwargs)
+
+
+def _eval_job(*args: Any, **kwargs: Any) -> PartitionJob:
+    from affectkit.distributed.eval_job import EvalJob
+
+    return EvalJob(*args, **kwargs)
+
+
+JOBS: dict[str, Callable[..., PartitionJob]] = {"analyze": AnalyzeJob, "rank": _rank_job, "eval": _eval_job}
 
 
 def register_job(command: str, factory: Callable[..., PartitionJob]) -> None:
@@ -141,9 +169,7 @@ def run_unit(job: PartitionJob, state: Any, unit: Unit, work_dir: Path, fmt: str
     t0, c0 = time.time(), time.process_time()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
-        from affectkit.tabular.writers import fingerprint_file
-
-        fingerprint = fingerprint_file(p.path)
+        fingerprint = job.fingerprint(p)
         prev = unit.previous
         if prev is not None and prev.source_fingerprint == fingerprint and prev.part == unit.part \
                 and verify_part(target, fmt, prev) is None:

@@ -246,21 +246,26 @@ def _headline(task: Task, scored: Scored) -> dict[str, Any]:
     return {"metric": task.headline, "value": m["value"], "ci": m["ci"]}
 
 
-def evaluate(models: Sequence["ModelSpec | str | Analyzer"], tasks: Sequence[Task], out_dir: str | Path | None,
-             options: EvalOptions | None = None) -> EvalRun:
-    """Run every model on every task, score, and (with ``out_dir``) write results, per-sample predictions and
-    the leaderboards. Returns the :class:`EvalRun`."""
-    from affectkit.evaluation import report
+Prepared = tuple[Task, "TaskData | None", "str | None"]  # a task, its data, or why it has none
 
-    options = options or EvalOptions()
-    out = Path(out_dir) if out_dir is not None else None
-    cache_dir = (out / "cache") if out is not None else None
-    entries = [m if isinstance(m, ModelSpec) else ModelSpec(m) for m in models]
-    run = EvalRun(out_dir=out)
 
-    # the data, loaded once per dataset spec
+@dataclass
+class Pair:
+    """One model on one task, ready to predict and score: the label plan, and the identity of its predictions
+    (what the prediction cache, and the distributed engine's manifest, check before reusing them)."""
+
+    task: Task
+    data: TaskData
+    plan: LabelPlan
+    identity: dict[str, Any]
+    result: dict[str, Any]  # model, task, type: the start of the result entry
+
+
+def prepare_tasks(tasks: Sequence[Task], options: EvalOptions, run: EvalRun) -> list[Prepared]:
+    """Load each task's data (once per dataset spec; ``options.limit`` applied), recording every task in
+    ``run.tasks``. A task whose data cannot be loaded is kept with the reason."""
     datasets: dict[str, EmotionDataset | Exception] = {}
-    prepared: list[tuple[Task, TaskData | None, str | None]] = []
+    prepared: list[Prepared] = []
     for task in tasks:
         if options.limit is not None and (task.dataset.sample is None or task.dataset.sample > options.limit):
             task = replace(task, dataset=replace(task.dataset, sample=options.limit))
@@ -285,6 +290,71 @@ def evaluate(models: Sequence["ModelSpec | str | Analyzer"], tasks: Sequence[Tas
         run.tasks.append({**task.to_dict(), "status": "ok", "rows": len(data.dataset),
                           "dataset_sha256": ds.fingerprint(), "license": ds.license,
                           "gold_mapping": data.gold_mapping_report()})
+    return prepared
+
+
+def load_model_entry(entry: ModelSpec, run: EvalRun) -> Analyzer | None:
+    """The analyzer of ``entry``, recorded in ``run.models``; ``None`` for a baseline that cannot be loaded
+    (recorded as skipped with its reason). Any other model that cannot be loaded raises."""
+    try:
+        analyzer = load_for_evaluation(entry.spec)
+    except Exception as e:
+        if not entry.baseline:
+            raise
+        run.models.append({"name": entry.name, "status": "skipped", "reason": str(e)})
+        return None
+    run.models.append({"name": entry.name, "status": "ok", "info": analyzer.info(), "baseline": entry.baseline})
+    return analyzer
+
+
+def model_pairs(entry: ModelSpec, analyzer: Analyzer, prepared: list[Prepared],
+                options: EvalOptions) -> list["dict[str, Any] | Pair"]:
+    """For each task in order: a finished result entry (the task is skipped for this model, with the reason),
+    or a :class:`Pair` to predict and score."""
+    info = analyzer.info()
+    model_files = _model_fingerprint(entry.name, analyzer)
+    out: list[dict[str, Any] | Pair] = []
+    for task, data, reason in prepared:
+        result: dict[str, Any] = {"model": entry.name, "task": task.name, "type": task.kind}
+        if data is None:
+            out.append({**result, "status": "skipped", "reason": reason})
+            continue
+        try:
+            plan = plan_labels(analyzer, task.labels, task.via)
+        except Unsupported as e:
+            out.append({**result, "status": "skipped", "reason": str(e)})
+            continue
+        identity = {"format": RECORD_VERSION, "model": info, "model_files": model_files,
+                    "data": task.dataset.key(), "data_sha256": data.dataset.fingerprint(),
+                    "rows": len(data.dataset), "plan": plan.describe(), "chunk_size": options.chunk_size}
+        out.append(Pair(task, data, plan, identity, result))
+    return out
+
+
+def write_results(run: EvalRun, options: EvalOptions, out: Path) -> None:
+    """``results.json`` and the Markdown and HTML leaderboards."""
+    from affectkit.evaluation import report
+
+    out.mkdir(parents=True, exist_ok=True)
+    payload = json_safe(run.to_dict(options))
+    tmp = out / "results.json.tmp"
+    tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=False))
+    tmp.replace(out / "results.json")
+    report.write_markdown(payload, out / "leaderboard.md")
+    report.write_html(payload, out / "leaderboard.html")
+
+
+def evaluate(models: Sequence["ModelSpec | str | Analyzer"], tasks: Sequence[Task], out_dir: str | Path | None,
+             options: EvalOptions | None = None) -> EvalRun:
+    """Run every model on every task, score, and (with ``out_dir``) write results, per-sample predictions and
+    the leaderboards. Returns the :class:`EvalRun`. (``affectkit eval --engine ray`` runs the same steps with the
+    predictions of each model x task pair on a Ray worker: :mod:`affectkit.distributed.eval_job`.)"""
+    options = options or EvalOptions()
+    out = Path(out_dir) if out_dir is not None else None
+    cache_dir = (out / "cache") if out is not None else None
+    entries = [m if isinstance(m, ModelSpec) else ModelSpec(m) for m in models]
+    run = EvalRun(out_dir=out)
+    prepared = prepare_tasks(tasks, options, run)
 
     # predictions per model x (rows, label set), shared by the tasks that need the same ones
     keys: dict[str, int] = {}
@@ -294,66 +364,47 @@ def evaluate(models: Sequence["ModelSpec | str | Analyzer"], tasks: Sequence[Tas
     progress = _Progress(sum(keys.values()) * len(entries), options.progress)
     try:
         for entry in entries:
-            try:
-                analyzer = load_for_evaluation(entry.spec)
-            except Exception as e:
-                if not entry.baseline:
-                    raise
-                run.models.append({"name": entry.name, "status": "skipped", "reason": str(e)})
+            analyzer = load_model_entry(entry, run)
+            if analyzer is None:
                 progress.update(sum(keys.values()))
                 continue
-            info = analyzer.info()
-            run.models.append({"name": entry.name, "status": "ok", "info": info, "baseline": entry.baseline})
-            model_files = _model_fingerprint(entry.name, analyzer)
-            done: dict[str, tuple[list[dict[str, Any]], float | None, LabelPlan]] = {}
-            for task, data, reason in prepared:
-                result: dict[str, Any] = {"model": entry.name, "task": task.name, "type": task.kind}
-                if data is None:
-                    run.results.append({**result, "status": "skipped", "reason": reason})
+            done: dict[str, tuple[list[dict[str, Any]], float | None]] = {}
+            for pair in model_pairs(entry, analyzer, prepared, options):
+                if not isinstance(pair, Pair):
+                    run.results.append(pair)
                     continue
-                try:
-                    plan = plan_labels(analyzer, task.labels, task.via)
-                except Unsupported as e:
-                    run.results.append({**result, "status": "skipped", "reason": str(e)})
-                    if task.prediction_key() not in done:
-                        done[task.prediction_key()] = ([], None, None)  # type: ignore[assignment]
-                        progress.update(len(data.dataset))
-                    continue
-                pkey = task.prediction_key()
+                pkey = pair.task.prediction_key()
                 if pkey not in done or not done[pkey][0]:
-                    identity = {"format": RECORD_VERSION, "model": info, "model_files": model_files,
-                                "data": task.dataset.key(), "data_sha256": data.dataset.fingerprint(),
-                                "rows": len(data.dataset), "plan": plan.describe(), "chunk_size": options.chunk_size}
-                    progress.update(0, f"{entry.name} / {task.name}")
+                    progress.update(0, f"{entry.name} / {pair.task.name}")
                     if cache_dir is not None:
-                        records, seconds = cached_predictions(analyzer, entry.name, plan, data.dataset.texts,
-                                                              cache_dir, identity, options, progress)
+                        records, seconds = cached_predictions(analyzer, entry.name, pair.plan,
+                                                              pair.data.dataset.texts, cache_dir, pair.identity,
+                                                              options, progress)
                     else:
                         t0 = time.time()
-                        records = predict_chunk(analyzer, data.dataset.texts, plan=plan,
+                        records = predict_chunk(analyzer, pair.data.dataset.texts, plan=pair.plan,
                                                 batch_size=options.batch_size)
                         seconds = time.time() - t0
                         progress.update(len(records))
-                    done[pkey] = (records, seconds, plan)
-                records, seconds, _ = done[pkey]
-                run.results.append(_score_one(task, data, plan, records, seconds, result, options, out))
+                    done[pkey] = (records, seconds)
+                records, seconds = done[pkey]
+                run.results.append(score_pair(pair, records, seconds, options, out))
+            # tasks this model cannot answer predict nothing: count their rows as done
+            progress.update(sum(n for k, n in keys.items() if k not in done))
     finally:
         progress.close()
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        payload = json_safe(run.to_dict(options))
-        tmp = out / "results.json.tmp"
-        tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=False))
-        tmp.replace(out / "results.json")
-        report.write_markdown(payload, out / "leaderboard.md")
-        report.write_html(payload, out / "leaderboard.html")
+        write_results(run, options, out)
     return run
 
 
-def _score_one(task: Task, data: TaskData, plan: LabelPlan, records: list[dict[str, Any]], seconds: float | None,
-               result: dict[str, Any], options: EvalOptions, out: Path | None) -> dict[str, Any]:
+def score_pair(pair: Pair, records: list[dict[str, Any]], seconds: float | None, options: EvalOptions,
+               out: Path | None) -> dict[str, Any]:
+    """The result entry of ``pair`` from its prediction records (and, with ``out``, its per-sample
+    predictions and confusion plot)."""
     from affectkit.evaluation import report
 
+    task, data, plan, result = pair.task, pair.data, pair.plan, dict(pair.result)
     preds = PredictionArrays.from_records(records, plan.output)
     try:
         scored = score_task(task, data, preds, options.n_boot, options.seed)
