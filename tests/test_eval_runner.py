@@ -120,3 +120,12 @@ def test_shipped_suite_with_the_default_model(tmp_path):
     vader = {r["task"]: r for r in run.results if r["model"] == "baseline:vader"}
     if vader:
         assert vader["emobank-valence"]["status"] == "ok" and vader["goemotions"]["status"] == "skipped"
+
+
+def test_slugs_of_specs_that_differ_in_their_tail_differ():
+    from affectkit.evaluation.runner import slug
+
+    base = "llm:smollm2-135m@http://127.0.0.1:18080/v1?outputs=vad&max_tokens=96&concurrency=2&timeout=300"
+    assert slug(base) != slug(base + "&mode=hybrid")
+    assert slug("a b") != slug("a_b") and slug("default") == "default"
+    assert all(len(slug(x)) <= 80 for x in (base, base + "&mode=hybrid", "x" * 500))

@@ -86,8 +86,14 @@ class EvalRun:
 
 
 def slug(text: str) -> str:
-    """A file-name-safe form of a model spec or task name."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_")[:80] or "model"
+    """A file-name-safe form of a model spec or task name, unique per name: a name that had to be changed
+    (characters replaced, or cut to 80) gets a short hash of the original, so that two specs that differ only
+    in their tail (``llm:m@url?x`` and ``llm:m@url?x&mode=hybrid``) never share a file."""
+    text = str(text)
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
+    if safe == text and len(safe) <= 80:
+        return safe
+    return f"{safe[:71]}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:8]}"
 
 
 def _model_fingerprint(spec: str, analyzer: Analyzer) -> list[Any]:
