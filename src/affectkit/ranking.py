@@ -185,7 +185,7 @@ def run_rank(input_path: str, output: str | None, analyzer, attribute: str, *, t
 
     from affectkit.errors import InputError
     from affectkit.runner import AnalyzeOptions, _progress, predict_frame
-    from affectkit.tabular import detect_format, read_chunks
+    from affectkit.tabular import check_input, detect_format, read_chunks
 
     t0 = time.time()
     report = RankReport(output=str(output) if output else None)
@@ -199,9 +199,7 @@ def run_rank(input_path: str, output: str | None, analyzer, attribute: str, *, t
             with open(spooled, "wb") as f:
                 shutil.copyfileobj(sys.stdin.buffer, f)
             input_path = str(spooled)
-        elif not Path(input_path).is_file():
-            raise InputError(f"input file not found: {input_path}")
-        fmt = detect_format(input_path, fmt)
+        fmt = check_input(input_path, fmt)
         options = AnalyzeOptions(text_col=text_col, labels=labels, batch_size=batch_size)
         # pass 1: scores only
         scores: list[np.ndarray] = []

@@ -19,7 +19,7 @@ import pandas as pd
 from affectkit.analyzers.base import Analyzer
 from affectkit.errors import InputError
 from affectkit.labels import get_labelset
-from affectkit.tabular import PartWriter, detect_format, read_chunks, write_frame
+from affectkit.tabular import PartWriter, check_input, read_chunks, write_frame
 from affectkit.tabular.writers import fingerprint_file
 
 if TYPE_CHECKING:
@@ -120,9 +120,7 @@ def run_analyze(input_path: str | Path, output: str | Path | None, analyzer: Ana
     With an output file the job is resumable: rerun the same command after an interruption and it continues
     from the last finished chunk.
     """
-    fmt = detect_format(input_path, fmt)
-    if str(input_path) != "-" and not Path(input_path).is_file():
-        raise InputError(f"input file not found: {input_path}")
+    fmt = check_input(input_path, fmt)
     report = JobReport(output=str(output) if output else None)
     t0 = time.time()
     is_file = str(input_path) != "-"

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Optional
 
 import typer
@@ -39,7 +38,7 @@ def analyze(
     import affectkit
     from affectkit.labels import get_labelset
     from affectkit.runner import AnalyzeOptions, run_analyze
-    from affectkit.tabular import detect_format
+    from affectkit.tabular import check_input
     from affectkit.vad import get_scale
 
     if labels:
@@ -63,11 +62,7 @@ def analyze(
                         output_format=output_format, chunk_size=chunk_size, workers=workers,
                         cpus_per_worker=cpus_per_worker, runtime_env=ray_runtime_env, resume=resume, quiet=quiet)
         return
-    if input != "-" and not Path(input).is_file():  # the user's file before the (slower) model load
-        from affectkit.errors import InputError
-
-        raise InputError(f"input file not found: {input}")
-    detect_format(input, fmt)
+    check_input(input, fmt)  # the user's file before the (slower) model load
     analyzer = affectkit.load(model)
     report = run_analyze(input, output, analyzer, options, fmt=fmt, output_format=output_format,
                          chunk_size=chunk_size, resume=resume, progress=not quiet)
