@@ -140,7 +140,7 @@ class AffectModel(Analyzer):
             for attr, sh in self.score_heads.items():
                 out.extra[f"score_{attr}"] = list(_aggregate_mean(sh(enc.pooled)[:, None], enc.owner, w, n)[:, 0])
         if self.evidence and enc.token_states is not None:
-            out.evidence = self._evidence(items, enc, head, dist, scores)
+            out.evidence = self._evidence(items, enc, head, dist, out.decisions())
         return out
 
     def scores(self, texts: list[str], attribute: str) -> np.ndarray:
@@ -152,7 +152,7 @@ class AffectModel(Analyzer):
         return _aggregate_mean(s[:, None], enc.owner, enc.n_tokens.astype(np.float64), len(texts))[:, 0]
 
     def _evidence(self, texts: list[str], enc: EncodedBatch, head: CategoryHead, dist: np.ndarray,
-                  scores: np.ndarray) -> list[list[Evidence]]:
+                  decided: np.ndarray) -> list[list[Evidence]]:
         """The words whose token vectors push the top label's logit up the most (against the mean label):
         exact for a linear head over mean pooling. Vectorised over the whole batch: word pieces of one word add
         up, a word seen in two overlapping windows keeps its larger share, and each text keeps its
@@ -174,7 +174,7 @@ class AffectModel(Analyzer):
             alt = masked.argmax(axis=1)
             rows = np.arange(len(texts))
             is_neutral = top == k
-            explained = ~is_neutral | (scores[rows, alt] >= head.thresholds[alt])
+            explained = ~is_neutral | decided[rows, alt]
             top = np.where(is_neutral, alt, top)
         contrast = head.w_dist - head.w_dist.mean(axis=0, keepdims=True)  # (K, H)
         seg = np.repeat(np.arange(len(lens)), lens)
