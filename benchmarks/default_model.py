@@ -21,13 +21,15 @@ import time
 
 import numpy as np
 
+from affectkit.analyzers.base import DEFAULT_BATCH_SIZE
+
 
 def main() -> None:
     from affectkit.evaluation.metrics import f1_score  # macro-F1 over the labels, as everywhere in affectkit
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="default")
-    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="texts per call (the CLI default)")
     ap.add_argument("--repeats", type=int, default=3, help="timed passes over the test texts (best is reported)")
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--card", action="store_true",

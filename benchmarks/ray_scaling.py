@@ -34,6 +34,7 @@ import pandas as pd
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
 
+from affectkit.analyzers.base import DEFAULT_BATCH_SIZE  # noqa: E402
 from affectkit.datasets import data_dir  # noqa: E402
 
 POSTS = 100_000_000
@@ -122,7 +123,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=20_000)
     ap.add_argument("--partitions", type=int, default=8)
     ap.add_argument("--model", default="default")
-    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     ap.add_argument("--breakdown-rows", type=int, default=4_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--breakdown-of", type=Path, help=argparse.SUPPRESS)  # internal: one-thread breakdown run

@@ -4,7 +4,7 @@
     PYTHONPATH=src python benchmarks/serve_load.py --clients 50 --duration 60 --max-batch-size 64 --max-wait-ms 2
 
 What it does:
-1. offline: ``analyzer.analyze_batch`` on the same texts, ``--offline-batch`` texts per call (256, the CLI
+1. offline: ``analyzer.analyze_batch`` on the same texts, ``--offline-batch`` texts per call (1,024, the CLI
    default), for ``--offline-seconds``; measured before and after the load (the machine may be shared, so the
    ratio uses the mean of the two);
 2. starts the server in its own process (``affectkit serve``, no rate limit, no access log) and waits for
@@ -44,6 +44,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+
+from affectkit.analyzers.base import DEFAULT_BATCH_SIZE
 
 # Short, varied, invented texts (no dataset rows), 3-20 words like typical posts and reviews.
 TEXTS = [
@@ -297,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-batch-size", type=numbers(int), default=[64], help="server (list: a sweep)")
     ap.add_argument("--max-wait-ms", type=numbers(float), default=[2.0], help="server (list: a sweep)")
     ap.add_argument("--threads", type=int, default=0, help="server: onnxruntime threads per call (0 = CPUs/workers)")
-    ap.add_argument("--offline-batch", type=int, default=256)
+    ap.add_argument("--offline-batch", type=int, default=DEFAULT_BATCH_SIZE)
     ap.add_argument("--offline-seconds", type=float, default=15.0)
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     args = ap.parse_args(argv)

@@ -20,7 +20,7 @@ def main(path: str) -> None:
     folder = Path(path)
     record = json.loads((folder / "training.json").read_text())
     trainer = Trainer(TrainConfig.from_dict(record["config"]), progress=False)
-    trainer._calibrate(folder, trainer._prepare())
+    trainer._calibrate(folder, trainer.prepare())
     for head in sorted((folder / "heads").iterdir()):
         cfg = json.loads((head / "config.json").read_text())
         if cfg.get("type") == "categories":

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from affectkit.analyzers import Analyzer, load
+from affectkit.analyzers.base import DEFAULT_BATCH_SIZE
 from affectkit.errors import AffectkitError, InputError, UnknownLabelSetError, UnknownModelError
 from affectkit.labels import LabelSet, get_labelset, get_mapping, list_labelsets, normalize_emotion, parrott_tree
 from affectkit.schema import BatchPrediction, EmotionScore, Evidence, Prediction
@@ -23,7 +24,7 @@ __version__ = "0.1.0"
 
 def analyze(inputs: Any, model: "str | Analyzer" = "default", labels: str | None = None, top_k: int = 3,
             text_col: str = "text", vad_scale: str | None = None, distribution: bool = True,
-            batch_size: int = 256) -> Any:
+            batch_size: int = DEFAULT_BATCH_SIZE) -> Any:
     """Analyze a text, a list of texts, or a DataFrame column.
 
     A string gives one :class:`Prediction`, a list gives a list, and a DataFrame gives a DataFrame with every

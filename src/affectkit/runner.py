@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
-from affectkit.analyzers.base import Analyzer
+from affectkit.analyzers.base import DEFAULT_BATCH_SIZE, Analyzer
 from affectkit.errors import InputError
 from affectkit.labels import get_labelset
 from affectkit.tabular import PartWriter, check_input, read_chunks, write_frame
@@ -38,7 +38,7 @@ class AnalyzeOptions:
     vad_scale: str | None = None
     distribution: bool = True
     prefix: str = ""
-    batch_size: int = 256
+    batch_size: int = DEFAULT_BATCH_SIZE
 
     def identity(self) -> dict[str, Any]:
         d = asdict(self)

@@ -14,6 +14,10 @@ from affectkit.text import check_text
 
 log = logging.getLogger(__name__)
 
+# Texts per model call. Large enough that per-call costs (tokenizer start-up, thread hand-off) vanish for the
+# static `fast` model (about 19k texts/s at 256, 22k at 1,024 on 2 cores); a transformer runs it in sorted batches.
+DEFAULT_BATCH_SIZE = 1024
+
 
 class Analyzer(ABC):
     """Turns inputs into :class:`~affectkit.schema.Prediction` objects.
@@ -87,7 +91,7 @@ class Analyzer(ABC):
         preds = self.analyze_batch(items, labels).to_predictions(top_k, vad_scale)
         return preds[0] if single else preds
 
-    def pipe(self, inputs: Iterable[Any], batch_size: int = 256, labels: "str | LabelSet | None" = None,
+    def pipe(self, inputs: Iterable[Any], batch_size: int = DEFAULT_BATCH_SIZE, labels: "str | LabelSet | None" = None,
              top_k: int | None = 3, vad_scale: str | None = None) -> Iterator[Prediction]:
         """Stream predictions over an iterable, ``batch_size`` inputs at a time, in order."""
         batch: list[Any] = []

@@ -5,6 +5,7 @@ from typing import Optional
 
 import typer
 
+from affectkit.analyzers.base import DEFAULT_BATCH_SIZE
 from affectkit.cli.app import app, setup_logging
 from affectkit.cli.engine_options import (check_engine, cpus_per_worker_option, engine_option, ray_address_option,
                                           ray_runtime_env_option, workers_option)
@@ -24,7 +25,7 @@ def analyze(
     distribution: bool = typer.Option(True, "--distribution/--no-distribution", help="Write p_<label> columns for the full distribution."),
     prefix: str = typer.Option("", "--prefix", help="Prefix for output columns (avoids clashes with input columns)."),
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Rows per chunk (the unit of progress and resume)."),
-    batch_size: int = typer.Option(256, "--batch-size", min=1, help="Texts per model call."),
+    batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Texts per model call."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue an interrupted run of the same job."),
     engine: str = engine_option(),
     ray_address: Optional[str] = ray_address_option(),

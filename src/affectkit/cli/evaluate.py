@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from affectkit.analyzers.base import DEFAULT_BATCH_SIZE
 from affectkit.cli.app import app, setup_logging
 from affectkit.cli.engine_options import (check_engine, cpus_per_worker_option, engine_option, ray_address_option,
                                           ray_runtime_env_option, workers_option)
@@ -25,7 +26,7 @@ def eval_command(
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Score at most this many rows per task (a seeded random sample; quick runs)."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Reuse finished predictions and continue interrupted ones."),
     chunk_size: int = typer.Option(1024, "--chunk-size", min=1, help="Texts per chunk (the unit of caching and resume)."),
-    batch_size: int = typer.Option(256, "--batch-size", min=1, help="Texts per model call."),
+    batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Texts per model call."),
     list_tasks: bool = typer.Option(False, "--list-tasks", help="List the shipped tasks and exit."),
     engine: str = engine_option("each task x model pair on a Ray actor"),
     ray_address: Optional[str] = ray_address_option(),

@@ -5,6 +5,7 @@ from typing import Optional
 
 import typer
 
+from affectkit.analyzers.base import DEFAULT_BATCH_SIZE
 from affectkit.cli.app import app, setup_logging
 from affectkit.cli.engine_options import (check_engine, cpus_per_worker_option, engine_option, ray_address_option,
                                           ray_runtime_env_option, workers_option)
@@ -28,7 +29,7 @@ def rank(
     fmt: Optional[str] = typer.Option(None, "--format", help="Input format when the extension does not say."),
     output_format: Optional[str] = typer.Option(None, "--output-format", help="Output format when the extension does not say."),
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Rows scored per chunk."),
-    batch_size: int = typer.Option(256, "--batch-size", min=1, help="Texts per model call."),
+    batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Texts per model call."),
     memory_rows: int = typer.Option(1_000_000, "--memory-rows", min=1, help="Selected rows held in memory before spilling to disk."),
     engine: str = engine_option(),
     ray_address: Optional[str] = ray_address_option(),

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from affectkit.analyzers.base import Analyzer
+from affectkit.analyzers.base import DEFAULT_BATCH_SIZE, Analyzer
 from affectkit.labels import LabelSet, get_labelset
 from affectkit.labels.mapping import LabelMapping, get_mapping
 from affectkit.schema import BatchPrediction
@@ -142,7 +142,7 @@ def records_from_batch(batch: BatchPrediction, plan: LabelPlan | None = None) ->
 
 
 def predict_chunk(analyzer: Analyzer, items: Sequence[Any], labels: "str | LabelSet | None" = None,
-                  via: "str | LabelSet | None" = None, batch_size: int = 256,
+                  via: "str | LabelSet | None" = None, batch_size: int = DEFAULT_BATCH_SIZE,
                   plan: LabelPlan | None = None) -> list[dict[str, Any]]:
     """Predict for one chunk of items: one record per item, in order (failed items carry ``error``).
 

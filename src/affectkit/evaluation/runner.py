@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from affectkit.analyzers.base import Analyzer
+from affectkit.analyzers.base import DEFAULT_BATCH_SIZE, Analyzer
 from affectkit.datasets import EmotionDataset
 from affectkit.errors import AffectkitError
 from affectkit.evaluation.predict import (RECORD_VERSION, LabelPlan, PredictionArrays, Unsupported, plan_labels,
@@ -63,7 +63,7 @@ class EvalOptions:
     resume: bool = True
     progress: bool = True
     chunk_size: int = 1024
-    batch_size: int = 256
+    batch_size: int = DEFAULT_BATCH_SIZE
     limit: int | None = None
 
 

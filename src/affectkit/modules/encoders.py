@@ -69,8 +69,15 @@ def _windows(n: int, body: int, stride: int):
 class OnnxTransformerEncoder:
     """A transformer encoder exported to ONNX (``model.onnx`` with ``input_ids``, ``attention_mask`` and
     optionally ``token_type_ids``; output ``last_hidden_state``), mean-pooled over its tokens, as in
-    sentence-transformers. Runs on onnxruntime; no torch. ``threads`` (default: ``$AFFECTKIT_THREADS`` or the
-    CPU count) sequences run at once."""
+    sentence-transformers. Runs on onnxruntime; no torch.
+
+    Segments are sorted by length and run ``batch_size`` at a time (little padding), and ``threads`` batches
+    (default: ``$AFFECTKIT_THREADS`` or the CPU count) run at once, one intra-op thread each: on a few cores that
+    beats one batch spread over all of them. In float32 a padded position changes nothing (attention masks it
+    out), so a text scores the same alone or in any batch. A model exported with dynamic int8 quantisation
+    (``quantization: "int8 dynamic..."``, older exports) has one activation scale per tensor, which would make a
+    text's scores depend on its neighbours, so such a model runs one segment per call.
+    """
 
     kind = "onnx-transformer"
 
@@ -81,21 +88,21 @@ class OnnxTransformerEncoder:
         self.max_length = int(cfg.get("max_length", 128))
         self.stride = int(cfg.get("stride", 32))
         self.dim = int(cfg["dim"])
+        quantization = str(cfg.get("quantization", ""))
+        self.batch_size = 1 if quantization.startswith("int8 dynamic") else max(1, int(cfg.get("batch_size", 16)))
         self.tokenizer = _load_tokenizer(self.path)
         self.cls_id = self.tokenizer.token_to_id(cfg.get("cls_token", "[CLS]"))
         self.sep_id = self.tokenizer.token_to_id(cfg.get("sep_token", "[SEP]"))
         self.pad_id = int(cfg.get("pad_id", 0))
         import onnxruntime as ort
 
-        # One sequence per session.run: an int8 model quantises activations dynamically with one scale per
-        # tensor, so batching texts together would make a text's scores depend on its neighbours. Running each
-        # sequence alone (no padding either) keeps every output a function of its own input; parallelism comes
-        # from running sequences on several threads at once, one intra-op thread each.
         self.threads = threads or int(os.environ.get("AFFECTKIT_THREADS", 0)) or os.cpu_count() or 1
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
+        # weights stored as int8 behind DequantizeLinear (affectkit.training.quantize) become float32 constants
+        opts.add_session_config_entry("session.disable_quant_qdq", "1")
         model_file = self.path / cfg.get("model_file", "model.onnx")
         if not model_file.exists():
             raise ModelFormatError(f"missing {model_file}")
@@ -103,26 +110,33 @@ class OnnxTransformerEncoder:
         self.input_names = {i.name for i in self.session.get_inputs()}
         self._pool = None
 
-    def _run_one(self, ids: list[int]) -> np.ndarray:
-        arr = np.asarray(ids, dtype=np.int64)[None]
-        feed = {"input_ids": arr, "attention_mask": np.ones_like(arr)}
+    def _run_batch(self, seqs: list[list[int]]) -> list[np.ndarray]:
+        """Hidden states ``(t_i, H)`` of each sequence, run as one right-padded batch."""
+        ids = np.full((len(seqs), max(len(s) for s in seqs)), self.pad_id, dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for i, s in enumerate(seqs):
+            ids[i, : len(s)] = s
+            mask[i, : len(s)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.input_names:
-            feed["token_type_ids"] = np.zeros_like(arr)
-        return self.session.run(["last_hidden_state"], feed)[0][0]
+            feed["token_type_ids"] = np.zeros_like(ids)
+        hidden = self.session.run(["last_hidden_state"], feed)[0]
+        return [hidden[i, : len(s)] for i, s in enumerate(seqs)]
 
     def _run_all(self, seqs: list[list[int]]) -> list[np.ndarray]:
-        if self.threads <= 1 or len(seqs) < 2:
-            return [self._run_one(s) for s in seqs]
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
+        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        batches = [[seqs[i] for i in order[a : a + self.batch_size]] for a in range(0, len(order), self.batch_size)]
+        if self.threads <= 1 or len(batches) < 2:
+            results = [self._run_batch(b) for b in batches]
+        else:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
 
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="affectkit-onnx")
-        # longest first, so the threads finish together
-        order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
-        results = list(self._pool.map(self._run_one, (seqs[i] for i in order)))
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="affectkit-onnx")
+            results = list(self._pool.map(self._run_batch, batches[::-1]))[::-1]  # longest first: threads end together
         out: list[np.ndarray] = [None] * len(seqs)  # type: ignore[list-item]
-        for i, r in zip(order, results):
-            out[i] = r
+        for i, h in zip(order, (h for batch in results for h in batch)):
+            out[i] = h
         return out
 
     def encode(self, texts: list[str], with_tokens: bool = False) -> EncodedBatch:

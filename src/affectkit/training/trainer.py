@@ -38,6 +38,7 @@ from affectkit.labels import LabelSet
 from affectkit.training.config import TaskSpec, TrainConfig
 from affectkit.training.data import data_fingerprint, load_task_splits
 from affectkit.training.targets import TaskTargets, build_targets
+from affectkit.training.quantize import QUANTIZATION, quantize_weights_int8
 
 log = logging.getLogger(__name__)
 
@@ -783,8 +784,8 @@ def _pad(seqs: list[list[int]]):
 
 # -- ONNX export -----------------------------------------------------------------------------------------------------
 def export_onnx(encoder: Any, base: str, path: Path, cfg: TrainConfig) -> None:
-    """Export a Hugging Face encoder to ``path/model.onnx`` (int8 dynamic, per-channel quantisation when
-    ``cfg.quantize``) with its tokenizer and an ``onnx-transformer`` encoder config."""
+    """Export a Hugging Face encoder to ``path/model.onnx`` (int8 weights, float32 compute when ``cfg.quantize``;
+    see :mod:`affectkit.training.quantize`) with its tokenizer and an ``onnx-transformer`` encoder config."""
     import torch
 
     class _Wrapper(torch.nn.Module):
@@ -808,15 +809,13 @@ def export_onnx(encoder: Any, base: str, path: Path, cfg: TrainConfig) -> None:
                           dynamic_axes={n: axes for n in [*names, "last_hidden_state"]}, opset_version=17,
                           dynamo=False)
         if cfg.quantize:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            quantize_dynamic(str(fp32), str(path / "model.onnx"), weight_type=QuantType.QInt8, per_channel=True)
+            quantize_weights_int8(fp32, path / "model.onnx")
         else:
             shutil.copy(fp32, path / "model.onnx")
     shutil.copy(Path(base) / "tokenizer.json", path / "tokenizer.json")
     (path / "config.json").write_text(json.dumps({
         "type": "onnx-transformer", "dim": int(encoder.config.hidden_size), "max_length": cfg.max_length,
-        "stride": cfg.stride, "batch_size": 64, "quantization": "int8 dynamic, per-channel" if cfg.quantize else "fp32",
+        "stride": cfg.stride, "batch_size": 16, "quantization": QUANTIZATION if cfg.quantize else "fp32",
         "base": cfg.base}, indent=2))
 
 
