@@ -106,3 +106,19 @@ def test_a_text_scores_the_same_alone_or_among_others(onnx_model):
         # identical up to float32 rounding in the head's matrix product (dynamic int8 batching moved scores by 1e-2)
         assert np.allclose(alone.dist[0], together.dist[i], rtol=0, atol=1e-6)
         assert np.allclose(alone.vad[0], together.vad[i], rtol=0, atol=1e-6)
+
+
+def test_windows_are_batched_by_length_with_bounded_padding():
+    from affectkit.modules.encoders import OnnxTransformerEncoder
+
+    enc = OnnxTransformerEncoder.__new__(OnnxTransformerEncoder)  # only the batching rule, no session
+    seqs = [[1] * n for n in (30, 10, 11, 10, 30)]  # sorted: 10 (1), 10 (3), 11 (2), 30 (0), 30 (4)
+    enc.batch_size, enc.threads, enc.MIN_BATCH_TOKENS, enc.MAX_PADDING = 16, 1, 0, 0.15
+    # adding 11 to [10, 10]: 33 positions, 2 padding (6%); adding 30 to [10, 10, 11]: 120 positions, 59 padding
+    assert enc._batches(seqs) == [[1, 3, 2], [0, 4]]
+    enc.batch_size = 2
+    assert enc._batches(seqs) == [[1, 3], [2], [0, 4]]
+    enc.batch_size, enc.MIN_BATCH_TOKENS = 16, 32  # a batch of 31 tokens still takes the next window
+    assert enc._batches(seqs) == [[1, 3, 2, 0], [4]]
+    enc.threads = 2  # 5 windows, 2 threads: batches of at most 3
+    assert enc._batches(seqs) == [[1, 3, 2], [0, 4]]

@@ -17,7 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point. Exit status: 0 success; 1 the job failed as a whole; 2 usage error; 3 the job is incomplete
     (some input partitions failed and are listed, the rest were written; rerun to retry them); 130 interrupted."""
     from affectkit.errors import AffectkitError
+    from affectkit.threads import limit_blas_threads
 
+    limit_blas_threads()
     try:
         app(args=argv if argv is not None else sys.argv[1:], prog_name="affectkit", standalone_mode=False)
     except AffectkitError as e:

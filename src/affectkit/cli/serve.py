@@ -24,7 +24,7 @@ def serve(
     max_batch_size: int = typer.Option(64, "--max-batch-size", min=1, help="Texts per model call."),
     max_wait_ms: float = typer.Option(2.0, "--max-wait-ms", min=0, help="How long a text may wait for others to share its model call."),
     workers: int = typer.Option(2, "--workers", min=1, help="Model calls that may run at once, each in its own thread."),
-    threads: int = typer.Option(0, "--threads", min=0, help="onnxruntime threads per model call (sets AFFECTKIT_THREADS). Default: CPUs / workers."),
+    threads: int = typer.Option(0, "--threads", min=0, help="onnxruntime runs at once, shared by the workers (sets AFFECTKIT_THREADS). Default: the CPU count."),
     max_body_bytes: int = typer.Option(2 * 1024 * 1024, "--max-body-bytes", min=1, help="Largest request body (JSON or upload)."),
     max_texts: int = typer.Option(1000, "--max-texts", min=1, help="Most texts (or file rows) per request."),
     max_text_chars: int = typer.Option(20_000, "--max-text-chars", min=1, help="Longest text, in characters."),
@@ -48,7 +48,9 @@ def serve(
 
         raise AffectkitError(f"affectkit serve needs the serve extra (pip install 'affectkit[serve]'): {e}") from None
     if threads or "AFFECTKIT_THREADS" not in os.environ:
-        os.environ["AFFECTKIT_THREADS"] = str(threads or max(1, (os.cpu_count() or 1) // workers))
+        # one pool per model, shared by the workers: while one worker tokenizes or writes out its batch, the other
+        # worker's windows keep every core busy (CPUs / workers per call left cores idle between batches)
+        os.environ["AFFECTKIT_THREADS"] = str(threads or os.cpu_count() or 1)
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(levelname)s:     %(name)s: %(message)s")
     settings = ServeSettings(

@@ -71,7 +71,7 @@ class OnnxTransformerEncoder:
     optionally ``token_type_ids``; output ``last_hidden_state``), mean-pooled over its tokens, as in
     sentence-transformers. Runs on onnxruntime; no torch.
 
-    Segments are sorted by length and run ``batch_size`` at a time (little padding), and ``threads`` batches
+    Segments are sorted by length and run up to ``batch_size`` at a time (little padding), and ``threads`` batches
     (default: ``$AFFECTKIT_THREADS`` or the CPU count) run at once, one intra-op thread each: on a few cores that
     beats one batch spread over all of them. In float32 a padded position changes nothing (attention masks it
     out), so a text scores the same alone or in any batch. A model exported with dynamic int8 quantisation
@@ -80,6 +80,8 @@ class OnnxTransformerEncoder:
     """
 
     kind = "onnx-transformer"
+    MAX_PADDING = 0.15  # share of a batch's positions that may be padding (see _batches)
+    MIN_BATCH_TOKENS = 32
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         self.path = Path(path)
@@ -123,9 +125,31 @@ class OnnxTransformerEncoder:
         hidden = self.session.run(["last_hidden_state"], feed)[0]
         return [hidden[i, : len(s)] for i, s in enumerate(seqs)]
 
+    def _batches(self, seqs: list[list[int]]) -> list[list[int]]:
+        """Indices of ``seqs`` grouped into batches, shortest first: a batch closes at ``batch_size`` sequences (or
+        at an equal share per thread, when there are fewer than ``threads * batch_size``), or when the next (longer)
+        one would make over ``MAX_PADDING`` of its positions padding once it already holds ``MIN_BATCH_TOKENS``
+        tokens (a very small batch wastes more in the matrix products than padding costs)."""
+        size = min(self.batch_size, -(-len(seqs) // self.threads))  # a few sequences: one batch per thread
+        batches: list[list[int]] = []
+        batch: list[int] = []
+        tokens = 0
+        for i in sorted(range(len(seqs)), key=lambda i: len(seqs[i])):
+            n = len(seqs[i])
+            padded = (len(batch) + 1) * n
+            if batch and (len(batch) >= size
+                          or (tokens >= self.MIN_BATCH_TOKENS and padded - tokens - n > self.MAX_PADDING * padded)):
+                batches.append(batch)
+                batch, tokens = [], 0
+            batch.append(i)
+            tokens += n
+        if batch:
+            batches.append(batch)
+        return batches
+
     def _run_all(self, seqs: list[list[int]]) -> list[np.ndarray]:
-        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
-        batches = [[seqs[i] for i in order[a : a + self.batch_size]] for a in range(0, len(order), self.batch_size)]
+        index = self._batches(seqs)
+        batches = [[seqs[i] for i in b] for b in index]
         if self.threads <= 1 or len(batches) < 2:
             results = [self._run_batch(b) for b in batches]
         else:
@@ -135,8 +159,9 @@ class OnnxTransformerEncoder:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="affectkit-onnx")
             results = list(self._pool.map(self._run_batch, batches[::-1]))[::-1]  # longest first: threads end together
         out: list[np.ndarray] = [None] * len(seqs)  # type: ignore[list-item]
-        for i, h in zip(order, (h for batch in results for h in batch)):
-            out[i] = h
+        for b, hidden in zip(index, results):
+            for i, h in zip(b, hidden):
+                out[i] = h
         return out
 
     def encode(self, texts: list[str], with_tokens: bool = False) -> EncodedBatch:

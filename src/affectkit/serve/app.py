@@ -46,6 +46,7 @@ from affectkit.serve.schemas import (AnalyzeFileResponse, AnalyzeRequest, Analyz
 from affectkit.serve.settings import ServeSettings, is_loopback
 from affectkit.tabular import detect_format, read_chunks, write_frame
 from affectkit.text import clean_for_output
+from affectkit.threads import limit_blas_threads
 from affectkit.vad import get_scale
 
 log = logging.getLogger("affectkit.serve")
@@ -116,6 +117,7 @@ def create_app(settings: ServeSettings | None = None, analyzers: dict[str, Analy
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        limit_blas_threads()
         await batcher.start()
         if auth:
             log.info("auth is ON: %d API key(s)", len(keys))
