@@ -298,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=numbers(int), default=[2], help="server: model calls at once (list: a sweep)")
     ap.add_argument("--max-batch-size", type=numbers(int), default=[64], help="server (list: a sweep)")
     ap.add_argument("--max-wait-ms", type=numbers(float), default=[2.0], help="server (list: a sweep)")
-    ap.add_argument("--threads", type=int, default=0, help="server: onnxruntime runs at once, shared by the workers (0 = the CPU count)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="server: onnxruntime runs at once, shared by the workers (0 = the CPU count)")
     ap.add_argument("--offline-batch", type=int, default=DEFAULT_BATCH_SIZE)
     ap.add_argument("--offline-seconds", type=float, default=15.0)
     ap.add_argument("--json", type=Path, help="also write the figures to this file")

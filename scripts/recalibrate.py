@@ -12,15 +12,12 @@ import json
 import sys
 from pathlib import Path
 
-from affectkit.training.config import TrainConfig
 from affectkit.training.trainer import Trainer
 
 
 def main(path: str) -> None:
     folder = Path(path)
-    record = json.loads((folder / "training.json").read_text())
-    trainer = Trainer(TrainConfig.from_dict(record["config"]), progress=False)
-    trainer._calibrate(folder, trainer.prepare())
+    Trainer.of_model(folder).recalibrate(folder)
     for head in sorted((folder / "heads").iterdir()):
         cfg = json.loads((head / "config.json").read_text())
         if cfg.get("type") == "categories":

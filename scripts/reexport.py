@@ -10,11 +10,9 @@ refit on dev data (scripts/recalibrate.py), so the calibration matches what user
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-from affectkit.training.config import TrainConfig
 from affectkit.training.trainer import Trainer, export_onnx
 
 
@@ -22,11 +20,9 @@ def main(model_dir: str, hf_encoder: str) -> None:
     from transformers import AutoModel
 
     folder = Path(model_dir)
-    record = json.loads((folder / "training.json").read_text())
-    cfg = TrainConfig.from_dict(record["config"])
-    export_onnx(AutoModel.from_pretrained(hf_encoder), hf_encoder, folder / "encoder", cfg)
-    trainer = Trainer(cfg, progress=False)
-    trainer._calibrate(folder, trainer.prepare())
+    trainer = Trainer.of_model(folder)
+    export_onnx(AutoModel.from_pretrained(hf_encoder), hf_encoder, folder / "encoder", trainer.config)
+    trainer.recalibrate(folder)
     print(f"re-exported {folder / 'encoder'} and recalibrated its category heads")
 
 

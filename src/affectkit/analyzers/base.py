@@ -91,8 +91,9 @@ class Analyzer(ABC):
         preds = self.analyze_batch(items, labels).to_predictions(top_k, vad_scale)
         return preds[0] if single else preds
 
-    def pipe(self, inputs: Iterable[Any], batch_size: int = DEFAULT_BATCH_SIZE, labels: "str | LabelSet | None" = None,
-             top_k: int | None = 3, vad_scale: str | None = None) -> Iterator[Prediction]:
+    def pipe(self, inputs: Iterable[Any], batch_size: int = DEFAULT_BATCH_SIZE,
+             labels: "str | LabelSet | None" = None, top_k: int | None = 3,
+             vad_scale: str | None = None) -> Iterator[Prediction]:
         """Stream predictions over an iterable, ``batch_size`` inputs at a time, in order."""
         batch: list[Any] = []
         for item in inputs:

@@ -47,10 +47,9 @@ def serve(
         from affectkit.errors import AffectkitError
 
         raise AffectkitError(f"affectkit serve needs the serve extra (pip install 'affectkit[serve]'): {e}") from None
-    if threads or "AFFECTKIT_THREADS" not in os.environ:
-        # one pool per model, shared by the workers: while one worker tokenizes or writes out its batch, the other
-        # worker's windows keep every core busy (CPUs / workers per call left cores idle between batches)
-        os.environ["AFFECTKIT_THREADS"] = str(threads or os.cpu_count() or 1)
+    if threads:  # otherwise the encoder's own default (AFFECTKIT_THREADS, or the CPU count): one pool per model,
+        # shared by the workers, so that while one worker tokenizes or writes out, the other's batches use the cores
+        os.environ["AFFECTKIT_THREADS"] = str(threads)
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(levelname)s:     %(name)s: %(message)s")
     settings = ServeSettings(

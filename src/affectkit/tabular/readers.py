@@ -75,12 +75,12 @@ class _CountingReader(io.RawIOBase):
         return n
 
 
-
 def check_input(path: str | Path, fmt: str | None = None) -> str:
     """Fail fast on a missing input file (``-`` is stdin) or a format that cannot be told; return the format."""
     if str(path) != "-" and not Path(path).is_file():
         raise InputError(f"input file not found: {path}")
     return detect_format(path, fmt)
+
 
 def _open_text(path: str | Path, on_read: Callable[[int], None] | None) -> IO[str]:
     raw: IO[bytes] = sys.stdin.buffer if str(path) == "-" else open(path, "rb")

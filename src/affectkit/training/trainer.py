@@ -339,6 +339,17 @@ class Trainer:
         self.data = data or {}
         self.command = command
 
+    @classmethod
+    def of_model(cls, folder: str | Path) -> "Trainer":
+        """A trainer with the config a model folder was trained with (from its ``training.json``)."""
+        record = json.loads((Path(folder) / "training.json").read_text())
+        return cls(TrainConfig.from_dict(record["config"]), progress=False)
+
+    def recalibrate(self, folder: str | Path) -> None:
+        """Refit the calibration of a model folder trained with this config (each category head's temperature
+        and per-label thresholds, on dev data), e.g. after its encoder was re-exported."""
+        self._calibrate(Path(folder), self.prepare())
+
     # -- data --------------------------------------------------------------------------------------------------------
     def prepare(self) -> list[_Task]:
         """Load every task's splits and build their targets."""
