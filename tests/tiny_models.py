@@ -70,7 +70,7 @@ def make_onnx_model(path: Path, max_length: int = 12, stride: int = 4, labelset:
     """An affectkit model folder: tiny BERT exported to ONNX + random linear heads."""
     import torch
 
-    from affectkit.training.quantize import QUANTIZATION, quantize_weights_int8
+    from affectkit.training.quantize import QUANTIZATION, quantize_int8
 
     bert_dir = make_tiny_bert(path / "_hf")
     from transformers import BertModel
@@ -94,7 +94,7 @@ def make_onnx_model(path: Path, max_length: int = 12, stride: int = 4, labelset:
                       input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
                       dynamic_axes={n: axes for n in ["input_ids", "attention_mask", "token_type_ids", "last_hidden_state"]},
                       opset_version=17, dynamo=False)
-    quantize_weights_int8(fp32, enc / "model.onnx", min_size=256)  # as the trainer exports: int8 weights
+    quantize_int8(fp32, enc / "model.onnx", min_size=256)  # as the trainer exports: int8 products
     (enc / "tokenizer.json").write_bytes((bert_dir / "tokenizer.json").read_bytes())
     (enc / "config.json").write_text(json.dumps({"type": "onnx-transformer", "dim": 32, "max_length": max_length,
                                                  "stride": stride, "batch_size": 4, "quantization": QUANTIZATION}))

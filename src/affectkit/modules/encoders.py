@@ -73,10 +73,11 @@ class OnnxTransformerEncoder:
 
     Segments are sorted by length and run up to ``batch_size`` at a time (little padding), and ``threads`` batches
     (default: ``$AFFECTKIT_THREADS`` or the CPU count) run at once, one intra-op thread each: on a few cores that
-    beats one batch spread over all of them. In float32 a padded position changes nothing (attention masks it
-    out), so a text scores the same alone or in any batch. A model exported with dynamic int8 quantisation
-    (``quantization: "int8 dynamic..."``, older exports) has one activation scale per tensor, which would make a
-    text's scores depend on its neighbours, so such a model runs one segment per call.
+    beats one batch spread over all of them. A padded position changes nothing (attention masks it out) and the
+    int8 export quantises each token with its own scale (:mod:`affectkit.training.quantize`), so a text scores the
+    same alone or in any batch. A model exported with onnxruntime's dynamic int8 quantisation (``quantization:
+    "int8 dynamic..."``, older exports) has one activation scale per tensor, which would make a text's scores
+    depend on its neighbours, so such a model runs one segment per call.
     """
 
     kind = "onnx-transformer"
@@ -103,7 +104,7 @@ class OnnxTransformerEncoder:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
-        # weights stored as int8 behind DequantizeLinear (affectkit.training.quantize) become float32 constants
+        # tables stored as int8 behind DequantizeLinear (affectkit.training.quantize) become float32 constants
         opts.add_session_config_entry("session.disable_quant_qdq", "1")
         model_file = self.path / cfg.get("model_file", "model.onnx")
         if not model_file.exists():

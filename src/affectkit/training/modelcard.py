@@ -57,7 +57,8 @@ def render_model_card(record: dict[str, Any], model_config: dict[str, Any]) -> s
                    f"SIF {st.get('sif_coefficient')}, vocabulary: {st.get('vocabulary') or 'subword'}); numpy only")
     else:
         tuned = "fine-tuned" if cfg.get("fine_tune") else "frozen"
-        quant = "ONNX with int8 weights (float32 compute)" if cfg.get("quantize") else "float32 ONNX"
+        quant = ("ONNX with int8 matrix products (per-token activations, per-channel weights)" if cfg.get("quantize")
+                 else "float32 ONNX")
         encoder = f"`{cfg['base']}` ({tuned}), mean-pooled, {quant} on onnxruntime"
     lines = [f"---\nlicense: {lic.lower()}\nlibrary_name: affectkit\ntags: [emotion, affect, text-classification]\n---",
              f"# {model_config.get('name', cfg['name'])}", "", cfg.get("description") or "An affectkit model.", "",

@@ -1,23 +1,29 @@
-"""Weight-only int8 storage for an exported ONNX encoder.
+"""Int8 export of an ONNX encoder.
 
-Every large float32 weight (the embedding tables and the matrices of the linear layers) is stored as int8 with one
-symmetric scale per output channel, behind a standard ``DequantizeLinear`` node. onnxruntime folds those nodes into
-float32 constants when the session starts (``OnnxTransformerEncoder`` sets ``session.disable_quant_qdq``), so the
-file is a quarter of the float32 size while inference runs in float32.
+``quantize_int8`` (what ``affectkit train`` exports): every matrix product by a weight matrix runs in int8, with
+one scale per output channel for the weights and one scale per token for the activations, computed at run time
+(ZeroQuant, Yao et al. 2022). On CPUs with VNNI (AVX-512 VNNI, AVX-VNNI) onnxruntime's int8 products are about
+twice as fast as float32. A token's scale depends only on that token, so a text's scores do not depend on the
+other texts in its batch. onnxruntime's own ``quantize_dynamic`` uses one scale for the whole activation tensor,
+which makes them depend on it, so its models must run one text per call.
 
-Why not onnxruntime's dynamic int8 (``quantize_dynamic``)? It quantises activations with one scale per tensor, so
-a text's scores would depend on the other texts in its batch; and on CPUs without VNNI (AVX2 only) its int8 matrix
-products are no faster than float32 ones. onnxruntime's own weight-only quantiser (``MatMulNBitsQuantizer``) emits
-8-bit weights only as ``MatMulNBits`` operators, which quantise activations too, and does not cover ``Gather``.
+``quantize_weights_int8``: weight-only int8 storage behind ``DequantizeLinear``, which onnxruntime folds into
+float32 constants at load (``OnnxTransformerEncoder`` sets ``session.disable_quant_qdq``). ``quantize_int8`` uses
+it for the embedding tables; encoders exported before int8 products (float32 compute) used it throughout.
+
+``dequantize_weights`` reverses the weight-only storage (the same int8 codes come back as float32), so an encoder
+exported that way can be re-exported with int8 products without the original float32 weights.
 """
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-QUANTIZATION = "int8 weights (per-channel, symmetric), float32 compute"
+QUANTIZATION = "int8 (per-token activations, per-channel weights)"
+WEIGHT_ONLY_QUANTIZATION = "int8 weights (per-channel, symmetric), float32 compute"
 
 
 def quantize_weights_int8(src: str | Path, dst: str | Path, min_size: int = 4096) -> None:
@@ -38,8 +44,7 @@ def quantize_weights_int8(src: str | Path, dst: str | Path, min_size: int = 4096
             kept.append(init)
             continue
         axis = 1 if w.shape[0] <= 4096 else 0
-        scale = (np.maximum(np.abs(w).max(axis=1 - axis), 1e-12) / 127.0).astype(np.float32)
-        q = np.clip(np.rint(w / scale.reshape((1, -1) if axis == 1 else (-1, 1))), -127, 127).astype(np.int8)
+        q, scale = _per_channel_int8(w, axis)
         kept += [numpy_helper.from_array(q, f"{init.name}.int8"), numpy_helper.from_array(scale, f"{init.name}.scale")]
         dequantize.append(helper.make_node("DequantizeLinear", [f"{init.name}.int8", f"{init.name}.scale"],
                                            [init.name], axis=axis))
@@ -48,4 +53,104 @@ def quantize_weights_int8(src: str | Path, dst: str | Path, min_size: int = 4096
     nodes = list(graph.node)
     del graph.node[:]
     graph.node.extend(dequantize + nodes)
+    onnx.save(model, str(dst))
+
+
+def _per_channel_int8(w: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 codes of ``w`` and one scale per slice along ``axis`` (1: per column, 0: per row)."""
+    scale = (np.maximum(np.abs(w).max(axis=1 - axis), 1e-12) / 127.0).astype(np.float32)
+    q = np.clip(np.rint(w / scale.reshape((1, -1) if axis == 1 else (-1, 1))), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def quantize_int8(src: str | Path, dst: str | Path, min_size: int = 4096) -> None:
+    """Int8 matrix products with per-token activation scales (ZeroQuant, Yao et al. 2022) and per-channel weights.
+
+    Each ``MatMul`` by a float32 weight matrix of at least ``min_size`` elements becomes, for input rows ``x``::
+
+        s = max|x| / 127  (one scale per token: the last axis)
+        q = round(x / s) + 128  (uint8, zero point 128)
+        y = (MatMulInteger(q, W_q, 128) as float32) * s * w_scale
+
+    with ``W_q`` the int8 codes of the weights and ``w_scale`` their per-column scales. A token's scale depends on
+    that token only, so a text's scores do not depend on the other texts in its batch (onnxruntime's
+    ``quantize_dynamic`` uses one scale for the whole tensor). Inputs shared by several products (query, key and
+    value) are quantised once. Embedding tables get weight-only int8 storage (see ``quantize_weights_int8``).
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(src))
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    new_inits = [numpy_helper.from_array(np.array(128, np.uint8), "q8.zero_point"),
+                 numpy_helper.from_array(np.array(127.0, np.float32), "q8.max_code"),
+                 numpy_helper.from_array(np.array(1e-12, np.float32), "q8.eps"),
+                 numpy_helper.from_array(np.array(128.0, np.float32), "q8.offset")]
+    used: set[str] = set()
+    quantised: dict[str, tuple[str, str]] = {}  # activation name -> (uint8 codes, per-token scales)
+    nodes = []
+    for node in graph.node:
+        w = numpy_helper.to_array(inits[node.input[1]]) if node.op_type == "MatMul" and node.input[1] in inits \
+            else None
+        if w is None or w.dtype != np.float32 or w.ndim != 2 or w.size < min_size or node.input[0] in inits:
+            nodes.append(node)
+            continue
+        x, out = node.input[0], node.output[0]
+        if x not in quantised:
+            p = f"{x}.q8"
+            nodes += [helper.make_node("Abs", [x], [f"{p}.abs"]),
+                      helper.make_node("ReduceMax", [f"{p}.abs"], [f"{p}.amax"], axes=[-1], keepdims=1),
+                      helper.make_node("Max", [f"{p}.amax", "q8.eps"], [f"{p}.amax_eps"]),
+                      helper.make_node("Div", [f"{p}.amax_eps", "q8.max_code"], [f"{p}.scale"]),
+                      helper.make_node("Div", [x, f"{p}.scale"], [f"{p}.scaled"]),
+                      helper.make_node("Round", [f"{p}.scaled"], [f"{p}.rounded"]),
+                      helper.make_node("Add", [f"{p}.rounded", "q8.offset"], [f"{p}.shifted"]),
+                      helper.make_node("Cast", [f"{p}.shifted"], [f"{p}.codes"], to=TensorProto.UINT8)]
+            quantised[x] = (f"{p}.codes", f"{p}.scale")
+        codes, scale = quantised[x]
+        q, w_scale = _per_channel_int8(w, axis=1)
+        wn = node.input[1]
+        new_inits += [numpy_helper.from_array(q, f"{wn}.int8"), numpy_helper.from_array(w_scale, f"{wn}.scale")]
+        used.add(wn)
+        nodes += [helper.make_node("MatMulInteger", [codes, f"{wn}.int8", "q8.zero_point"], [f"{out}.int32"]),
+                  helper.make_node("Cast", [f"{out}.int32"], [f"{out}.float"], to=TensorProto.FLOAT),
+                  helper.make_node("Mul", [f"{out}.float", scale], [f"{out}.token_scaled"]),
+                  helper.make_node("Mul", [f"{out}.token_scaled", f"{wn}.scale"], [out])]
+    kept = [i for i in graph.initializer if i.name not in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept + new_inits)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    with tempfile.TemporaryDirectory() as tmp:  # then the embedding tables: weight-only int8
+        onnx.save(model, str(Path(tmp) / "matmuls.onnx"))
+        quantize_weights_int8(Path(tmp) / "matmuls.onnx", dst, min_size)
+
+
+def dequantize_weights(src: str | Path, dst: str | Path) -> None:
+    """Fold the ``DequantizeLinear`` nodes of a weight-only int8 model (``quantize_weights_int8``) back into float32
+    initializers. Re-quantising the result per channel gives back the same int8 codes."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(src))
+    graph = model.graph
+    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    folded, nodes, weights = set(), [], []
+    for node in graph.node:
+        if node.op_type == "DequantizeLinear" and node.input[0] in inits and node.input[1] in inits:
+            q, scale = inits[node.input[0]].astype(np.float32), inits[node.input[1]]
+            axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+            w = q * (scale.reshape(1, -1) if axis == 1 else scale.reshape(-1, 1)) if scale.ndim else q * scale
+            weights.append(numpy_helper.from_array(w.astype(np.float32), node.output[0]))
+            folded |= {node.input[0], node.input[1]}
+        else:
+            nodes.append(node)
+    if any(n.op_type == "MatMulInteger" for n in nodes):
+        raise ValueError(f"{src} computes in int8 (quantize_int8); only weight-only int8 models can be dequantized")
+    kept = [i for i in graph.initializer if i.name not in folded]
+    del graph.initializer[:]
+    graph.initializer.extend(kept + weights)
+    del graph.node[:]
+    graph.node.extend(nodes)
     onnx.save(model, str(dst))

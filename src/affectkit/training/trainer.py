@@ -38,7 +38,7 @@ from affectkit.labels import LabelSet
 from affectkit.training.config import TaskSpec, TrainConfig
 from affectkit.training.data import data_fingerprint, load_task_splits
 from affectkit.training.targets import TaskTargets, build_targets
-from affectkit.training.quantize import QUANTIZATION, quantize_weights_int8
+from affectkit.training.quantize import QUANTIZATION, quantize_int8
 
 log = logging.getLogger(__name__)
 
@@ -795,8 +795,8 @@ def _pad(seqs: list[list[int]]):
 
 # -- ONNX export -----------------------------------------------------------------------------------------------------
 def export_onnx(encoder: Any, base: str, path: Path, cfg: TrainConfig) -> None:
-    """Export a Hugging Face encoder to ``path/model.onnx`` (int8 weights, float32 compute when ``cfg.quantize``;
-    see :mod:`affectkit.training.quantize`) with its tokenizer and an ``onnx-transformer`` encoder config."""
+    """Export a Hugging Face encoder to ``path/model.onnx`` (int8 matrix products when ``cfg.quantize``; see
+    :mod:`affectkit.training.quantize`) with its tokenizer and an ``onnx-transformer`` encoder config."""
     import torch
 
     class _Wrapper(torch.nn.Module):
@@ -820,7 +820,7 @@ def export_onnx(encoder: Any, base: str, path: Path, cfg: TrainConfig) -> None:
                           dynamic_axes={n: axes for n in [*names, "last_hidden_state"]}, opset_version=17,
                           dynamo=False)
         if cfg.quantize:
-            quantize_weights_int8(fp32, path / "model.onnx")
+            quantize_int8(fp32, path / "model.onnx")
         else:
             shutil.copy(fp32, path / "model.onnx")
     shutil.copy(Path(base) / "tokenizer.json", path / "tokenizer.json")
