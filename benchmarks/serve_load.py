@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from affectkit.analyzers.base import DEFAULT_BATCH_SIZE
+from affectkit.threads import cpu_description
 
 # Short, varied, invented texts (no dataset rows), 3-20 words like typical posts and reviews.
 TEXTS = [
@@ -305,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     args = ap.parse_args(argv)
 
-    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (1 min) at start", flush=True)
+    print(f"machine: {cpu_description()}, load average {os.getloadavg()[0]:.2f} (1 min) at start", flush=True)
     before, cpu_before = offline_throughput(args.model, TEXTS, args.offline_batch, args.offline_seconds)
     print(f"offline analyze_batch ({args.offline_batch} per call), before: {before:,.1f} texts/s, "
           f"{cpu_before:.2f} CPU-ms per text", flush=True)

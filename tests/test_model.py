@@ -122,3 +122,12 @@ def test_windows_are_batched_by_length_with_bounded_padding():
     assert enc._batches(seqs) == [[1, 3, 2, 0], [4]]
     enc.threads = 2  # 5 windows, 2 threads: batches of at most 3
     assert enc._batches(seqs) == [[1, 3, 2], [0, 4]]
+
+
+def test_static_pooling_sums_each_texts_token_vectors():
+    from affectkit.modules.encoders import _sum_per_text
+
+    table = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]], dtype=np.float32)
+    # text 0: tokens 0, 2; text 1: no tokens; text 2: tokens 1, 1, 2
+    out = _sum_per_text(table, np.array([0, 2, 1, 1, 2]), np.array([2, 0, 3]))
+    assert out.tolist() == [[4.0, 3.0], [0.0, 0.0], [3.0, 7.0]]

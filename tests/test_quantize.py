@@ -80,7 +80,7 @@ def test_int8_products_scale_each_token_by_itself(tmp_path):
     _matmul_model(tmp_path / "fp32.onnx", np.array([[1.0, -2.0], [0.5, 4.0]]))
     quantize_int8(tmp_path / "fp32.onnx", tmp_path / "int8.onnx", min_size=1)
     graph = onnx.load(str(tmp_path / "int8.onnx")).graph
-    assert "MatMulInteger" in {n.op_type for n in graph.node}
+    assert "MatMulIntegerToFloat" in {n.op_type for n in graph.node}
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     assert inits["w.int8"].tolist() == [[127, -64], [64, 127]] and np.allclose(inits["w.scale"], [1 / 127, 4 / 127])
     # row [1, -0.25]: scale 1/127, codes [127, -32] (-31.75 rounded); with the weight codes

@@ -66,19 +66,21 @@ def _per_channel_int8(w: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]
 def quantize_int8(src: str | Path, dst: str | Path, min_size: int = 4096) -> None:
     """Int8 matrix products with per-token activation scales (ZeroQuant, Yao et al. 2022) and per-channel weights.
 
-    Each ``MatMul`` by a float32 weight matrix of at least ``min_size`` elements becomes, for input rows ``x``::
+    Each ``MatMul`` by a float32 weight matrix ``W`` (``K x N``, at least ``min_size`` elements) becomes, for
+    input rows ``x`` (one per token)::
 
-        s = max|x| / 127  (one scale per token: the last axis)
-        q = round(x / s) + 128  (uint8, zero point 128)
-        y = (MatMulInteger(q, W_q, 128) as float32) * s * w_scale
+        s = max|x| / 127                                  one scale per token
+        q = QuantizeLinear(x, s, 128)                     uint8 codes, zero point 128
+        y = MatMulIntegerToFloat(q, W_q, 1, w_scale, 128) * s
 
-    with ``W_q`` the int8 codes of the weights and ``w_scale`` their per-column scales. A token's scale depends on
-    that token only, so a text's scores do not depend on the other texts in its batch (onnxruntime's
-    ``quantize_dynamic`` uses one scale for the whole tensor). Inputs shared by several products (query, key and
-    value) are quantised once. Embedding tables get weight-only int8 storage (see ``quantize_weights_int8``).
+    with ``W_q`` the int8 codes of the weights and ``w_scale`` their per-column scales (``MatMulIntegerToFloat``
+    is onnxruntime's fused int8 product with float output). A token's scale depends on that token only, so a
+    text's scores do not depend on the other texts in its batch (onnxruntime's ``quantize_dynamic`` uses one
+    scale for the whole tensor). Inputs shared by several products (query, key and value) are quantised once.
+    Embedding tables get weight-only int8 storage (``quantize_weights_int8``).
     """
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     model = onnx.load(str(src))
     graph = model.graph
@@ -86,7 +88,8 @@ def quantize_int8(src: str | Path, dst: str | Path, min_size: int = 4096) -> Non
     new_inits = [numpy_helper.from_array(np.array(128, np.uint8), "q8.zero_point"),
                  numpy_helper.from_array(np.array(127.0, np.float32), "q8.max_code"),
                  numpy_helper.from_array(np.array(1e-12, np.float32), "q8.eps"),
-                 numpy_helper.from_array(np.array(128.0, np.float32), "q8.offset")]
+                 numpy_helper.from_array(np.array(1.0, np.float32), "q8.one"),
+                 numpy_helper.from_array(np.array([-1], np.int64), "q8.flat")]
     used: set[str] = set()
     quantised: dict[str, tuple[str, str]] = {}  # activation name -> (uint8 codes, per-token scales)
     nodes = []
@@ -99,29 +102,37 @@ def quantize_int8(src: str | Path, dst: str | Path, min_size: int = 4096) -> Non
         x, out = node.input[0], node.output[0]
         if x not in quantised:
             p = f"{x}.q8"
+            new_inits.append(numpy_helper.from_array(np.array([-1, w.shape[0]], np.int64), f"{p}.rows_shape"))
             nodes += [helper.make_node("Abs", [x], [f"{p}.abs"]),
                       helper.make_node("ReduceMax", [f"{p}.abs"], [f"{p}.amax"], axes=[-1], keepdims=1),
                       helper.make_node("Max", [f"{p}.amax", "q8.eps"], [f"{p}.amax_eps"]),
                       helper.make_node("Div", [f"{p}.amax_eps", "q8.max_code"], [f"{p}.scale"]),
-                      helper.make_node("Div", [x, f"{p}.scale"], [f"{p}.scaled"]),
-                      helper.make_node("Round", [f"{p}.scaled"], [f"{p}.rounded"]),
-                      helper.make_node("Add", [f"{p}.rounded", "q8.offset"], [f"{p}.shifted"]),
-                      helper.make_node("Cast", [f"{p}.shifted"], [f"{p}.codes"], to=TensorProto.UINT8)]
+                      # QuantizeLinear takes one scale per row of a matrix: tokens as rows, then back
+                      helper.make_node("Reshape", [x, f"{p}.rows_shape"], [f"{p}.rows"]),
+                      helper.make_node("Reshape", [f"{p}.scale", "q8.flat"], [f"{p}.row_scale"]),
+                      helper.make_node("Shape", [f"{p}.row_scale"], [f"{p}.n_rows"]),
+                      helper.make_node("Expand", ["q8.zero_point", f"{p}.n_rows"], [f"{p}.row_zero_point"]),
+                      helper.make_node("QuantizeLinear", [f"{p}.rows", f"{p}.row_scale", f"{p}.row_zero_point"],
+                                       [f"{p}.row_codes"], axis=0),
+                      helper.make_node("Shape", [x], [f"{p}.shape"]),
+                      helper.make_node("Reshape", [f"{p}.row_codes", f"{p}.shape"], [f"{p}.codes"])]
             quantised[x] = (f"{p}.codes", f"{p}.scale")
         codes, scale = quantised[x]
         q, w_scale = _per_channel_int8(w, axis=1)
         wn = node.input[1]
         new_inits += [numpy_helper.from_array(q, f"{wn}.int8"), numpy_helper.from_array(w_scale, f"{wn}.scale")]
         used.add(wn)
-        nodes += [helper.make_node("MatMulInteger", [codes, f"{wn}.int8", "q8.zero_point"], [f"{out}.int32"]),
-                  helper.make_node("Cast", [f"{out}.int32"], [f"{out}.float"], to=TensorProto.FLOAT),
-                  helper.make_node("Mul", [f"{out}.float", scale], [f"{out}.token_scaled"]),
-                  helper.make_node("Mul", [f"{out}.token_scaled", f"{wn}.scale"], [out])]
+        nodes += [helper.make_node("MatMulIntegerToFloat", [codes, f"{wn}.int8", "q8.one", f"{wn}.scale",
+                                                            "q8.zero_point"], [f"{out}.unscaled"],
+                                   domain="com.microsoft"),
+                  helper.make_node("Mul", [f"{out}.unscaled", scale], [out])]
     kept = [i for i in graph.initializer if i.name not in used]
     del graph.initializer[:]
     graph.initializer.extend(kept + new_inits)
     del graph.node[:]
     graph.node.extend(nodes)
+    if quantised and not any(o.domain == "com.microsoft" for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     with tempfile.TemporaryDirectory() as tmp:  # then the embedding tables: weight-only int8
         onnx.save(model, str(Path(tmp) / "matmuls.onnx"))
         quantize_weights_int8(Path(tmp) / "matmuls.onnx", dst, min_size)
@@ -146,7 +157,7 @@ def dequantize_weights(src: str | Path, dst: str | Path) -> None:
             folded |= {node.input[0], node.input[1]}
         else:
             nodes.append(node)
-    if any(n.op_type == "MatMulInteger" for n in nodes):
+    if any(n.op_type in ("MatMulInteger", "MatMulIntegerToFloat") for n in nodes):
         raise ValueError(f"{src} computes in int8 (quantize_int8); only weight-only int8 models can be dequantized")
     kept = [i for i in graph.initializer if i.name not in folded]
     del graph.initializer[:]
