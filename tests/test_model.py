@@ -45,7 +45,7 @@ def test_evidence_is_an_exact_decomposition_for_static_embeddings(static_model):
     text = "i love this great day"
     enc = static_model.encoder.encode([text], with_tokens=True)
     head = static_model.category_heads["ekman"]
-    states = enc.token_states[0]
+    states = enc.segment_states(0)
     for label in range(len(head.labelset)):
         contributions = head.token_contributions(states, label)
         assert contributions.sum() == pytest.approx(float(enc.pooled[0] @ head.w_dist[label]), rel=1e-4)

@@ -139,7 +139,7 @@ class AffectModel(Analyzer):
         if self.score_heads:
             for attr, sh in self.score_heads.items():
                 out.extra[f"score_{attr}"] = list(_aggregate_mean(sh(enc.pooled)[:, None], enc.owner, w, n)[:, 0])
-        if self.evidence and enc.token_states is not None:
+        if self.evidence and enc.has_tokens:
             out.evidence = self._evidence(items, enc, head, dist, out.decisions())
         return out
 
@@ -157,9 +157,9 @@ class AffectModel(Analyzer):
         exact for a linear head over mean pooling. Vectorised over the whole batch: word pieces of one word add
         up, a word seen in two overlapping windows keeps its larger share, and each text keeps its
         ``n_evidence`` best distinct words (ties: later words first)."""
-        assert enc.token_states is not None and enc.offsets is not None and enc.word_ids is not None
+        assert enc.has_tokens and enc.offsets is not None and enc.word_ids is not None
         out: list[list[Evidence]] = [[] for _ in texts]
-        lens = np.fromiter((len(x) for x in enc.token_states), dtype=np.int64, count=len(enc.token_states))
+        lens = enc.token_lengths()
         if lens.sum() == 0:
             return out
         top = dist.argmax(axis=1)
@@ -179,7 +179,7 @@ class AffectModel(Analyzer):
         contrast = head.w_dist - head.w_dist.mean(axis=0, keepdims=True)  # (K, H)
         seg = np.repeat(np.arange(len(lens)), lens)
         text_of = enc.owner[seg]
-        proj = np.concatenate(enc.token_states) @ contrast.T  # (tokens, K)
+        proj = enc.project_tokens(contrast)  # (tokens, K)
         contrib = proj[np.arange(len(seg)), top[text_of]] / lens[seg]
         word = np.concatenate(enc.word_ids)
         offsets = np.concatenate(enc.offsets)

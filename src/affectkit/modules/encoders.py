@@ -27,6 +27,8 @@ class EncodedBatch:
     ``pooled`` is ``(m, H)``; ``owner[i]`` is the text a segment belongs to; ``n_tokens`` its token count.
     With ``with_tokens``: ``token_states[i]`` is ``(t_i, H)``, ``offsets[i]`` the character spans of those
     tokens in the original text and ``word_ids[i]`` the word each token belongs to (special tokens excluded).
+    A static encoder gives ``token_ids[i]`` into ``token_table`` instead of ``token_states`` (a token's state is
+    its table row), which spares copying a vector per token.
     """
 
     pooled: np.ndarray
@@ -35,6 +37,33 @@ class EncodedBatch:
     token_states: list[np.ndarray] | None = None
     offsets: list[np.ndarray] | None = None
     word_ids: list[np.ndarray] | None = None  # per segment: which pre-tokenized word each token belongs to
+    token_ids: list[np.ndarray] | None = None
+    token_table: np.ndarray | None = None
+
+    @property
+    def has_tokens(self) -> bool:
+        return self.token_states is not None or (self.token_ids is not None and self.token_table is not None)
+
+    def segment_states(self, i: int) -> np.ndarray:
+        """The token states ``(t_i, H)`` of segment ``i``."""
+        if self.token_states is not None:
+            return self.token_states[i]
+        assert self.token_ids is not None and self.token_table is not None
+        return self.token_table[self.token_ids[i]]
+
+    def token_lengths(self) -> np.ndarray:
+        """Tokens per segment (those with states: special tokens excluded)."""
+        per_segment = self.token_states if self.token_states is not None else self.token_ids
+        assert per_segment is not None
+        return np.fromiter(map(len, per_segment), dtype=np.int64, count=len(per_segment))
+
+    def project_tokens(self, matrix: np.ndarray) -> np.ndarray:
+        """Every token's state times ``matrix.T``, the tokens of all segments in order: ``(tokens, K)``."""
+        if self.token_states is not None:
+            return np.concatenate(self.token_states) @ matrix.T
+        assert self.token_ids is not None and self.token_table is not None
+        vocab, where = np.unique(np.concatenate(self.token_ids), return_inverse=True)
+        return (self.token_table[vocab] @ matrix.T)[where]  # each distinct token once
 
 
 class Encoder(Protocol):
@@ -234,17 +263,19 @@ class StaticEmbeddingEncoder:
         pooled /= np.maximum(counts, 1.0)[:, None]
         if self.normalize:
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        states = offsets = words = None
+        out = EncodedBatch(pooled, np.arange(n, dtype=np.int64), np.maximum(counts, 1).astype(np.int64))
         if with_tokens:
-            states, offsets, words = [], [], []
-            for e in encs:
-                ids = np.asarray(e.ids, dtype=np.int64)
-                k = self.keep[ids] if len(ids) else np.zeros(0, dtype=bool)
-                states.append(self.embeddings[ids[k]])
-                offsets.append(np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2)[k])
-                words.append(np.asarray([w if w is not None else -1 for w in e.word_ids], dtype=np.int64)[k])
-        return EncodedBatch(pooled, np.arange(n, dtype=np.int64), np.maximum(counts, 1).astype(np.int64), states,
-                            offsets, words)
+            cuts = np.cumsum(counts.astype(np.int64))[:-1]
+
+            def per_text(x: np.ndarray) -> list[np.ndarray]:
+                return np.split(x, cuts) if n else []
+
+            spans = np.array([o for e in encs for o in e.offsets], dtype=np.int64).reshape(-1, 2)[keep]
+            words = np.fromiter((-1 if w is None else w for e in encs for w in e.word_ids), dtype=np.int64,
+                                count=len(keep))[keep]
+            out.token_ids, out.token_table = per_text(flat), self.embeddings
+            out.offsets, out.word_ids = per_text(spans), per_text(words)
+        return out
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
