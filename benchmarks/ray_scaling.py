@@ -183,9 +183,10 @@ def main() -> None:
     per_core = runs[2]["rows"] / runs[2]["cpu"]  # one Ray worker = one core, one thread
     core_hours = POSTS / per_core / 3600
     print(f"\ncost of {POSTS:,} posts at {per_core:,.1f} texts per core-second (ray 1 worker): "
-          f"{core_hours:,.0f} core-hours")
+          f"{core_hours:,.1f} core-hours")
     for cores in (64, 256, 1024):
-        print(f"  on {cores:>5} cores: {core_hours / cores:,.1f} h")
+        hours = core_hours / cores
+        print(f"  on {cores:>5} cores: " + (f"{hours:,.1f} h" if hours >= 1 else f"{60 * hours:,.1f} min"))
 
 
 if __name__ == "__main__":
