@@ -27,7 +27,8 @@ def limit_blas_threads() -> None:
     threadpool_limits(1, user_api="blas")
 
 
-INT8_INSTRUCTIONS = {"avx512_vnni": "AVX-512 VNNI", "avx_vnni": "AVX-VNNI", "amx_int8": "AMX-INT8", "asimddp": "dot product"}
+INT8_INSTRUCTIONS = {"avx512_vnni": "AVX-512 VNNI", "avx_vnni": "AVX-VNNI", "amx_int8": "AMX-INT8",
+                     "asimddp": "dot product"}  # /proc/cpuinfo flag -> name
 
 
 def cpu_description() -> str:

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 QUANTIZATION = "int8 (per-token activations, per-channel weights)"
-WEIGHT_ONLY_QUANTIZATION = "int8 weights (per-channel, symmetric), float32 compute"
 
 
 def quantize_weights_int8(src: str | Path, dst: str | Path, min_size: int = 4096) -> None:
@@ -146,6 +145,8 @@ def dequantize_weights(src: str | Path, dst: str | Path) -> None:
 
     model = onnx.load(str(src))
     graph = model.graph
+    if any(n.op_type in ("MatMulInteger", "MatMulIntegerToFloat") for n in graph.node):
+        raise ValueError(f"{src} computes in int8 (quantize_int8); only weight-only int8 models can be dequantized")
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     folded, nodes, weights = set(), [], []
     for node in graph.node:
@@ -157,8 +158,6 @@ def dequantize_weights(src: str | Path, dst: str | Path) -> None:
             folded |= {node.input[0], node.input[1]}
         else:
             nodes.append(node)
-    if any(n.op_type in ("MatMulInteger", "MatMulIntegerToFloat") for n in nodes):
-        raise ValueError(f"{src} computes in int8 (quantize_int8); only weight-only int8 models can be dequantized")
     kept = [i for i in graph.initializer if i.name not in folded]
     del graph.initializer[:]
     graph.initializer.extend(kept + weights)
