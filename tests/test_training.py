@@ -220,6 +220,37 @@ def test_clear_errors(tiny_base, toy_csv, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+def test_auxiliary_task_and_an_encoder_without_token_types(toy_csv, tmp_path):
+    """An auxiliary task (e.g. a teacher's VAD labels) trains the encoder but is left out of the model folder,
+    its test scores and checkpoint selection; ``max_rows`` caps one task; MPNet-style encoders take no
+    ``token_type_ids`` and export to an ONNX graph without them."""
+    import onnx
+    from tiny_models import make_tiny_mpnet
+
+    base = make_tiny_mpnet(tmp_path / "mpnet")
+    cols = {"text": "text", "split": "split"}
+    cfg = TrainConfig.from_dict({
+        "name": "aux", "base": str(base), "fine_tune": True, "epochs": 1, "batch_size": 16, "max_length": 16,
+        "license": "CC0-1.0", "quantize": False,
+        "tasks": [
+            {"type": "categories", "dataset": str(toy_csv), "labelset": "toy", "target": "single-label",
+             "columns": {**cols, "labels": "label"}, "max_rows": 60},
+            {"type": "vad", "dataset": str(toy_csv), "name": "teacher_vad", "auxiliary": True,
+             "columns": {**cols, "vad": ["v", "a", "d"], "vad_scale": "1..5"}},
+        ]})
+    out = train(cfg, tmp_path / "model", progress=False)
+    assert json.loads((out / "affectkit_model.json").read_text())["heads"] == ["heads/toy"]
+    assert not (out / "heads/teacher_vad").exists()
+    record = json.loads((out / "training.json").read_text())
+    assert list(record["test_metrics"]) == ["toy (toy test, 40 rows)"]
+    assert record["data"]["toy"]["train_rows"] == 60 and record["data"]["teacher_vad"]["train_rows"] == 120
+    assert all("teacher_vad_pearson_dev" in h for h in record["history"])  # reported, not selected on
+    graph = onnx.load(str(out / "encoder/model.onnx")).graph
+    assert [i.name for i in graph.input] == ["input_ids", "attention_mask"]
+    m = affectkit.load(out, cache=False)
+    assert m.vad_head is None and m.analyze("i am so happy today").top in {"anger", "joy", "sadness"}
+
+
 def test_targets_from_files(toy_csv):
     from affectkit.training.data import load_task_splits
     from affectkit.training.targets import build_targets

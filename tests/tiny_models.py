@@ -54,6 +54,19 @@ def make_tiny_bert(path: Path, num_labels: int | None = None, id2label: dict | N
     return path
 
 
+def make_tiny_mpnet(path: Path, seed: int = 0) -> Path:
+    """A 2-layer, 32-wide MPNet (an encoder without ``token_type_ids``) over the same word-level vocabulary."""
+    import torch
+    from transformers import MPNetConfig, MPNetModel
+
+    torch.manual_seed(seed)
+    _, vocab = make_tokenizer(path)
+    cfg = MPNetConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                      intermediate_size=64, max_position_embeddings=80, pad_token_id=0)
+    MPNetModel(cfg).save_pretrained(path)
+    return path
+
+
 def write_heads(path: Path, dim: int, labelset: str = "ekman", seed: int = 0) -> list[str]:
     from affectkit.labels import get_labelset
     from affectkit.modules.heads import CategoryHead, VADHead

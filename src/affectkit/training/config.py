@@ -33,6 +33,8 @@ class TaskSpec:
       ``votes`` (a list of vote-count columns, one per label); ``vad`` (a list of 3 columns, or a mapping
       ``{valence: col, arousal: col, dominance: col}``) with ``vad_scale``; ``score`` (regression / ranking
       target); ``group`` (list id for ranking); ``split`` (column holding train / dev / test).
+    auxiliary: the task's head shapes the fine-tuned encoder but is left out of the model folder, its dev scores
+      out of checkpoint selection (e.g. a larger teacher's VAD predictions on extra texts: distillation).
     derive: a categories task with ``labelset`` different from the dataset's trains on the mapped labels
       (e.g. GoEmotions -> Ekman through the published grouping).
     """
@@ -58,6 +60,8 @@ class TaskSpec:
     skip_end: int | None = None  # ... and at the end (None = list_size - 1: every later item)
     curriculum: float = 0.5  # ranklist: share of training over which k grows from skip_start to skip_end
     name: str | None = None
+    max_rows: int | None = None  # cap on this task's training rows (a seeded sample; overrides max_train_rows)
+    auxiliary: bool = False  # trains the encoder through its own head, which is not exported (e.g. a teacher's labels)
 
     def __post_init__(self) -> None:
         _check("task type", self.type, TASK_TYPES)

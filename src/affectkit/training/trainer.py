@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import json
 import logging
 import math
@@ -114,6 +115,7 @@ class FineTuneFeatures:
         self.tok.enable_truncation(cfg.max_length)
         self.tok.no_padding()
         self.ids: dict[str, list[list[int]]] = {}
+        self.token_types = takes_token_types(self.encoder)
 
     def register(self, key: str, texts: list[str]) -> np.ndarray:
         self.ids[key] = [e.ids for e in self.tok.encode_batch(texts)]
@@ -124,7 +126,8 @@ class FineTuneFeatures:
         return self._pool(ids, mask)
 
     def _pool(self, ids, mask):
-        hidden = self.encoder(input_ids=ids, attention_mask=mask, token_type_ids=self.torch.zeros_like(ids)).last_hidden_state
+        extra = {"token_type_ids": self.torch.zeros_like(ids)} if self.token_types else {}
+        hidden = self.encoder(input_ids=ids, attention_mask=mask, **extra).last_hidden_state
         m = mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * m).sum(1) / m.sum(1).clamp_min(1)
 
@@ -361,7 +364,8 @@ class Trainer:
             raise ValueError(f"two tasks write the same head {names}; give one a name")
         tasks = []
         for spec in cfg.tasks:
-            splits = self.data.get(spec.head_name) or load_task_splits(spec, cfg.max_train_rows, cfg.seed)
+            cap = spec.max_rows or cfg.max_train_rows
+            splits = self.data.get(spec.head_name) or load_task_splits(spec, cap, cfg.seed)
             train = splits["train"]
             assert train is not None
             y = build_targets(spec, train)
@@ -389,7 +393,7 @@ class Trainer:
         cfg = self.config
         _seed_everything(cfg.seed)
         torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
-        if not any(t.type == "categories" for t in cfg.tasks):
+        if not any(t.type == "categories" and not t.auxiliary for t in cfg.tasks):
             raise ValueError("a model folder needs a categories task (every affectkit model predicts emotions); "
                              "add one next to vad, regression or ranking tasks")
         base = resolve_base(cfg.base)
@@ -540,6 +544,7 @@ class Trainer:
 
         cfg = self.config
         heads_cfg = []
+        tasks = [t for t in tasks if not t.spec.auxiliary]
         for t in tasks:
             h = heads[t.name]
             rel = f"heads/{t.name}"
@@ -569,7 +574,7 @@ class Trainer:
 
         m = AffectModel.load(out, evidence=False)
         for t in tasks:
-            if t.spec.type != "categories" or t.dev is None or t.y_dev is None:
+            if t.spec.type != "categories" or t.spec.auxiliary or t.dev is None or t.y_dev is None:
                 continue
             head = m.category_heads[t.labelset.name]
             pooled = m.embed(t.dev.texts)
@@ -589,7 +594,7 @@ class Trainer:
         m = AffectModel.load(out, evidence=False)
         metrics: dict[str, Any] = {}
         for t in tasks:
-            if t.test is None or t.y_test is None:
+            if t.spec.auxiliary or t.test is None or t.y_test is None:
                 continue
             x = m.embed(t.test.texts)
             key = f"{t.name} ({t.test.name} test, {len(t.test)} rows)"
@@ -618,8 +623,9 @@ class Trainer:
 # -- evaluation ------------------------------------------------------------------------------------------------------
 def evaluate_heads(embed: Callable[[list[str]], np.ndarray], heads: Any, tasks: list[_Task],
                    split: str = "dev") -> dict[str, Any]:
-    """Dev metrics of torch heads, and their mean as the checkpoint selection score: macro-F1 at per-label
-    thresholds tuned on the same data (categories), mean Pearson r (vad, regression), Kendall tau (ranking)."""
+    """Dev metrics of torch heads, and the mean over non-auxiliary tasks as the checkpoint selection score:
+    macro-F1 at per-label thresholds tuned on the same data (categories), mean Pearson r (vad, regression),
+    Kendall tau (ranking)."""
     import torch
 
     from affectkit.evaluation.metrics import kendall
@@ -640,16 +646,18 @@ def evaluate_heads(embed: Callable[[list[str]], np.ndarray], heads: Any, tasks: 
                 gold = y.gold > 0
                 f1 = float(f1_per_label(gold, scores >= calibrate_thresholds(scores, gold)).mean())
                 metrics[f"{t.name}_macro_f1_{split}"] = _r(f1)
-                parts.append(f1)
+                score = f1
             elif t.spec.type in ("vad", "regression"):
                 pred = head(x).numpy()
                 rs = [pearson(pred[:, j], y.values[:, j]) for j in range(pred.shape[1])]
                 metrics[f"{t.name}_pearson_{split}"] = [_r(r) for r in rs]
-                parts.append(float(np.nanmean(rs)))
+                score = float(np.nanmean(rs))
             else:
                 tau = kendall(y.values, head(x).numpy()[:, 0])
                 metrics[f"{t.name}_kendall_tau_{split}"] = _r(tau)
-                parts.append(tau)
+                score = tau
+        if not t.spec.auxiliary:
+            parts.append(score)
     heads.train(True)
     metrics["selection_score"] = _r(float(np.mean(parts))) if parts else None
     return metrics
@@ -794,6 +802,11 @@ def _pad(seqs: list[list[int]]):
 
 
 # -- ONNX export -----------------------------------------------------------------------------------------------------
+def takes_token_types(encoder: Any) -> bool:
+    """BERT-style encoders take ``token_type_ids``; others (MPNet, RoBERTa-style without segments) do not."""
+    return "token_type_ids" in inspect.signature(encoder.forward).parameters
+
+
 def export_onnx(encoder: Any, base: str, path: Path, cfg: TrainConfig) -> None:
     """Export a Hugging Face encoder to ``path/model.onnx`` (int8 matrix products when ``cfg.quantize``; see
     :mod:`affectkit.training.quantize`) with its tokenizer and an ``onnx-transformer`` encoder config."""
@@ -804,9 +817,9 @@ def export_onnx(encoder: Any, base: str, path: Path, cfg: TrainConfig) -> None:
             super().__init__()
             self.enc = enc
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.enc(input_ids=input_ids, attention_mask=attention_mask,
-                            token_type_ids=token_type_ids).last_hidden_state
+        def forward(self, input_ids, attention_mask, *token_type_ids):
+            extra = {"token_type_ids": token_type_ids[0]} if token_type_ids else {}
+            return self.enc(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
 
     path.mkdir(parents=True, exist_ok=True)
     encoder.train(False)
@@ -814,8 +827,9 @@ def export_onnx(encoder: Any, base: str, path: Path, cfg: TrainConfig) -> None:
         fp32 = Path(tmp) / "model.fp32.onnx"
         ids = torch.ones(2, 16, dtype=torch.long)
         axes = {0: "batch", 1: "tokens"}
-        names = ["input_ids", "attention_mask", "token_type_ids"]
-        torch.onnx.export(_Wrapper(encoder), (ids, ids, torch.zeros_like(ids)), str(fp32), input_names=names,
+        names = ["input_ids", "attention_mask", "token_type_ids"][: 3 if takes_token_types(encoder) else 2]
+        inputs = (ids, ids, torch.zeros_like(ids))[: len(names)]
+        torch.onnx.export(_Wrapper(encoder), inputs, str(fp32), input_names=names,
                           output_names=["last_hidden_state"],
                           dynamic_axes={n: axes for n in [*names, "last_hidden_state"]}, opset_version=17,
                           dynamo=False)
