@@ -351,7 +351,7 @@ class Trainer:
     def recalibrate(self, folder: str | Path) -> None:
         """Refit the calibration of a model folder trained with this config (each category head's temperature
         and per-label thresholds, on dev data), e.g. after its encoder was re-exported."""
-        self._calibrate(Path(folder), self.prepare())
+        self._calibrate(Path(folder), _exported(self.prepare()))
 
     # -- data --------------------------------------------------------------------------------------------------------
     def prepare(self) -> list[_Task]:
@@ -432,10 +432,11 @@ class Trainer:
             for extra in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
                 if (Path(base) / extra).exists():
                     shutil.copy(Path(base) / extra, hf_dir / extra)
-        self._export_heads(heads, tasks, stage, kind, source.fold)
+        exported = _exported(tasks)
+        self._export_heads(heads, exported, stage, kind, source.fold)
         if cfg.calibrate:
-            self._calibrate(stage, tasks)
-        test_metrics = self._score_exported(stage, tasks) if cfg.evaluate_test else {}
+            self._calibrate(stage, exported)
+        test_metrics = self._score_exported(stage, exported) if cfg.evaluate_test else {}
         record = {
             "config": cfg.to_dict(), "config_digest": cfg.digest(), "seed": cfg.seed, "command": self.command,
             "base": {"name": cfg.base, "path": base, "sha256": _folder_digest(Path(base))},
@@ -544,7 +545,6 @@ class Trainer:
 
         cfg = self.config
         heads_cfg = []
-        tasks = [t for t in tasks if not t.spec.auxiliary]
         for t in tasks:
             h = heads[t.name]
             rel = f"heads/{t.name}"
@@ -574,7 +574,7 @@ class Trainer:
 
         m = AffectModel.load(out, evidence=False)
         for t in tasks:
-            if t.spec.type != "categories" or t.spec.auxiliary or t.dev is None or t.y_dev is None:
+            if t.spec.type != "categories" or t.dev is None or t.y_dev is None:
                 continue
             head = m.category_heads[t.labelset.name]
             pooled = m.embed(t.dev.texts)
@@ -594,7 +594,7 @@ class Trainer:
         m = AffectModel.load(out, evidence=False)
         metrics: dict[str, Any] = {}
         for t in tasks:
-            if t.spec.auxiliary or t.test is None or t.y_test is None:
+            if t.test is None or t.y_test is None:
                 continue
             x = m.embed(t.test.texts)
             key = f"{t.name} ({t.test.name} test, {len(t.test)} rows)"
@@ -717,6 +717,11 @@ def _realign(y: TaskTargets) -> TaskTargets:
     """Targets indexed 0..m-1 after the dataset was cut to the kept rows."""
     y.rows = np.arange(len(y.rows))
     return y
+
+
+def _exported(tasks: list[_Task]) -> list[_Task]:
+    """The tasks whose heads go into the model folder (calibrated and test-scored): all but auxiliary ones."""
+    return [t for t in tasks if not t.spec.auxiliary]
 
 
 def _group_key(group: list[_Task]) -> str:
