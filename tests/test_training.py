@@ -236,6 +236,7 @@ def test_auxiliary_task_and_an_encoder_without_token_types(toy_csv, tmp_path):
             {"type": "categories", "dataset": str(toy_csv), "labelset": "toy", "target": "single-label",
              "columns": {**cols, "labels": "label"}, "max_rows": 60},
             {"type": "vad", "dataset": str(toy_csv), "name": "teacher_vad", "auxiliary": True,
+             "license": "CC-BY-SA-4.0", "source": "toy texts with a teacher's VAD",
              "columns": {**cols, "vad": ["v", "a", "d"], "vad_scale": "1..5"}},
         ]})
     out = train(cfg, tmp_path / "model", progress=False)
@@ -245,6 +246,11 @@ def test_auxiliary_task_and_an_encoder_without_token_types(toy_csv, tmp_path):
     assert list(record["test_metrics"]) == ["toy (toy test, 40 rows)"]
     assert record["data"]["toy"]["train_rows"] == 60 and record["data"]["teacher_vad"]["train_rows"] == 120
     assert all("teacher_vad_pearson_dev" in h for h in record["history"])  # reported, not selected on
+    # a file dataset's licence and provenance reach the record and the model card
+    assert record["data"]["teacher_vad"]["license"] == "CC-BY-SA-4.0" and record["data"]["teacher_vad"]["auxiliary"]
+    card = (out / "README.md").read_text()
+    assert "| teacher_vad (auxiliary: trains the encoder, not in the folder) |" in card
+    assert "- teacher_vad: toy texts with a teacher's VAD" in card and "CC-BY-SA-4.0 |" in card
     graph = onnx.load(str(out / "encoder/model.onnx")).graph
     assert [i.name for i in graph.input] == ["input_ids", "attention_mask"]
     m = affectkit.load(out, cache=False)

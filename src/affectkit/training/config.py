@@ -35,6 +35,8 @@ class TaskSpec:
       target); ``group`` (list id for ranking); ``split`` (column holding train / dev / test).
     auxiliary: the task's head shapes the fine-tuned encoder but is left out of the model folder, its dev scores
       out of checkpoint selection (e.g. a larger teacher's VAD predictions on extra texts: distillation).
+    license, source: a file dataset's licence and provenance, written into the model card and ``training.json``
+      (the licence also enters the model's derived licence); a built-in dataset's own licence wins.
     derive: a categories task with ``labelset`` different from the dataset's trains on the mapped labels
       (e.g. GoEmotions -> Ekman through the published grouping).
     """
@@ -62,6 +64,8 @@ class TaskSpec:
     name: str | None = None
     max_rows: int | None = None  # cap on this task's training rows (a seeded sample; overrides max_train_rows)
     auxiliary: bool = False  # trains the encoder through its own head, which is not exported (e.g. a teacher's labels)
+    license: str | None = None  # a file dataset's licence, for the model card (built-in datasets carry their own)
+    source: str | None = None  # where a file dataset's rows come from, for the model card (e.g. how labels were made)
 
     def __post_init__(self) -> None:
         _check("task type", self.type, TASK_TYPES)

@@ -70,8 +70,12 @@ def render_model_card(record: dict[str, Any], model_config: dict[str, Any]) -> s
              "|---|---|---|---|---|"]
     for head, d in record["data"].items():
         rows = " / ".join(str(d.get(f"{s}_rows", "-")) for s in ("train", "dev", "test"))
-        lines.append(f"| {head} | {d['dataset']} | {rows} | {d.get('license') or 'unknown'} | "
+        role = " (auxiliary: trains the encoder, not in the folder)" if d.get("auxiliary") else ""
+        lines.append(f"| {head}{role} | {d['dataset']} | {rows} | {d.get('license') or 'unknown'} | "
                      f"`{d['train_sha256'][:16]}` |")
+    sources = [f"- {head}: {d['source']}" for head, d in record["data"].items() if d.get("source")]
+    if sources:
+        lines += ["", "Where the file datasets come from:"] + sources
     cites = [CITATIONS[d["dataset"]] for d in record["data"].values() if d["dataset"] in CITATIONS]
     if cites:
         lines += ["", "Attribution:"] + [f"- {c}" for c in dict.fromkeys(cites)]
