@@ -86,27 +86,25 @@ def main() -> None:
             report(f"ridge on gold and teacher rows, teacher weight {weight:g}", joint.predict(x["dev"]),
                    joint.predict(x["test"]), y)
     if args.hf_encoder:
-        report_float32(args, y)
+        report_float32(args, {s: list(data[s].texts) for s in ("dev", "test")}, y)
 
 
-def report_float32(args: argparse.Namespace, y: dict[str, np.ndarray]) -> None:
-    """The model head on a float32 ONNX export of the fine-tuned weights (the shipped export runs int8 products)."""
-    import json
-    from types import SimpleNamespace
+def report_float32(args: argparse.Namespace, texts: dict[str, list[str]], y: dict[str, np.ndarray]) -> None:
+    """The model head on a float32 ONNX export of the fine-tuned weights (the shipped export runs int8 products),
+    exported by ``export_onnx`` with the model's own training config, quantization off."""
+    import dataclasses
 
     from transformers import AutoModel
 
-    from affectkit.training.trainer import export_onnx
+    from affectkit.training.trainer import Trainer, export_onnx
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "model"
         shutil.copytree(args.model, folder)
-        enc_cfg = json.loads((folder / "encoder/config.json").read_text())
-        cfg = SimpleNamespace(quantize=False, max_length=enc_cfg["max_length"], stride=enc_cfg["stride"],
-                              base=enc_cfg.get("base", args.hf_encoder))
+        cfg = dataclasses.replace(Trainer.of_model(folder).config, quantize=False)
         export_onnx(AutoModel.from_pretrained(args.hf_encoder), args.hf_encoder, folder / "encoder", cfg)
         model = AffectModel.load(folder, evidence=False)
-        x = {s: model.embed(list(load_emobank(s).texts)) for s in ("dev", "test")}
+        x = {s: model.embed(t) for s, t in texts.items()}
         report("model head, float32 export of the same weights", head_predictions(model, x["dev"]),
                head_predictions(model, x["test"]), y)
 

@@ -147,7 +147,7 @@ def frame_to_dataset(frame: pd.DataFrame, spec: TaskSpec, split: str = "train", 
     frame = frame.iloc[keep].reset_index(drop=True)
     texts = [checked[i][0] for i in keep]
     name = source.stem if source else "data"
-    ds = EmotionDataset(name, split, texts, files=[source] if source else [])
+    ds = EmotionDataset(name, split, texts, files=[source] if source else [], license=spec.license or "")
     if spec.type == "categories":
         ds.categories, ds.labelset = _category_counts(frame, cols, spec, labelset, source)
     if spec.type == "vad" or "vad" in cols:

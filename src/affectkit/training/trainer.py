@@ -851,7 +851,7 @@ def export_onnx(encoder: Any, base: str, path: Path, cfg: TrainConfig) -> None:
 
 # -- records ---------------------------------------------------------------------------------------------------------
 def _data_record(t: _Task) -> dict[str, Any]:
-    rec: dict[str, Any] = {"dataset": t.spec.dataset, "license": t.train.license or t.spec.license,
+    rec: dict[str, Any] = {"dataset": t.spec.dataset, "license": t.train.license,
                            "train_rows": len(t.train), "train_sha256": data_fingerprint(t.train)}
     if t.spec.source:
         rec["source"] = t.spec.source
