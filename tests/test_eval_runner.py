@@ -53,11 +53,13 @@ def test_public_suite_runs_end_to_end(public_run):
 def test_cross_label_set_report_in_results(public_run):
     run, _ = public_run
     isear = next(r for r in run.results if r["task"] == "isear")
-    # GoEmotions labels reach ISEAR's through the Parrott tree (remorse -> shame); no GoEmotions label is guilt
+    # GoEmotions labels reach every ISEAR label through the published mapping (remorse -> guilt,
+    # embarrassment -> shame); surprise and neutral have no ISEAR counterpart
     assert isear["mapping"]["route"] == ["goemotions", "isear"]
-    assert isear["mapping"]["unreachable_task_labels"] == ["guilt"]
-    assert isear["mapping"]["gold_rows_with_unreachable_label"] == 1
-    assert "admiration" in isear["mapping"]["unmapped_model_labels"]
+    assert isear["mapping"]["unreachable_task_labels"] == []
+    assert "gold_rows_with_unreachable_label" not in isear["mapping"]  # reported only when some label is
+    assert {"surprise", "neutral"} <= set(isear["mapping"]["unmapped_model_labels"])
+    assert "admiration" not in isear["mapping"]["unmapped_model_labels"]
 
 
 def test_interrupted_run_resumes(tmp_path, monkeypatch):
@@ -129,3 +131,43 @@ def test_slugs_of_specs_that_differ_in_their_tail_differ():
     assert slug(base) != slug(base + "&mode=hybrid")
     assert slug("a b") != slug("a_b") and slug("default") == "default"
     assert all(len(slug(x)) <= 80 for x in (base, base + "&mode=hybrid", "x" * 500))
+
+
+def test_ei_reg_scores_own_emotion_without_mystery_rows(tmp_path):
+    """An EI-reg test-gold file in the official format: placeholder ("mystery") rows are not scored, each tweet is
+    scored once on its own emotion's probability, and the figure is Pearson r per emotion, averaged."""
+    head = "ID\tTweet\tAffect Dimension\tIntensity Score"
+    files = {"anger": [head, "2018-En-1\tanger one\tanger\t0.2", "2018-En-mystery-1\tThis man feels angry.\tanger\t0.9",
+                       "2018-En-2\tanger two\tanger\t0.5", "2018-En-3\tanger three\tanger\t0.8"],
+             "joy": [head, "2018-En-4\tjoy one\tjoy\t0.1", "2018-En-5\tjoy two\tjoy\t0.4",
+                     "2018-En-mystery-2\tThis woman feels happy.\tjoy\t0.0", "2018-En-6\tjoy three\tjoy\t0.7"]}
+    for emotion, lines in files.items():
+        (tmp_path / f"2018-EI-reg-En-{emotion}-test-gold.txt").write_text("".join(line + "\n" for line in lines))
+    task = tmp_path / "ei.yaml"
+    task.write_text("task: ei\ndescription: EI-reg by hand.\ntype: assessment\n"
+                    "dataset: {loader: semeval2018-ei-reg, split: test, path: \"2018-EI-reg-En-*-test-gold.txt\"}\n"
+                    "labels: semeval-ec\ntarget: intensity\nattribute: \"@emotion\"\nmetrics: [pearson]\n"
+                    "options: {group_by: emotion}\n")
+    ec = ["anger", "anticipation", "disgust", "fear", "joy", "love", "optimism", "pessimism", "sadness", "surprise",
+          "trust"]
+    p_own = {"anger one": 0.1, "anger two": 0.3, "anger three": 0.5, "joy one": 0.2, "joy two": 0.6, "joy three": 0.4,
+             "This man feels angry.": 0.0, "This woman feels happy.": 1.0}
+
+    def own(text: str) -> dict:
+        dist = [0.0] * len(ec)
+        dist[ec.index("anger" if "anger" in text or "angry" in text else "joy")] = p_own[text]
+        dist[ec.index("trust")] += 1 - p_own[text]
+        return {"dist": dist}
+
+    an = FixedAnalyzer({}, labels="semeval-ec", default=own)
+    run = evaluate([an], select_tasks([str(task)]), tmp_path / "out", EvalOptions(n_boot=0, progress=False))
+    (result,) = run.results
+    assert result["n"] == 6 and run.tasks[0]["rows"] == 6
+    # anger r = 1, joy r = 0.5 (see test_eval_scoring): the mean is 0.75
+    assert result["metrics"]["anger.pearson"]["value"] == pytest.approx(1.0)
+    assert result["headline"]["value"] == pytest.approx(0.75)
+    rows = [json.loads(line) for line in (tmp_path / "out" / result["predictions"]).read_text().splitlines()]
+    assert [(r["id"], r["emotion"], r["intensity"]["gold"], r["intensity"]["pred"]) for r in rows] == [
+        ("2018-En-1", "anger", 0.2, 0.1), ("2018-En-2", "anger", 0.5, 0.3), ("2018-En-3", "anger", 0.8, 0.5),
+        ("2018-En-4", "joy", 0.1, 0.2), ("2018-En-5", "joy", 0.4, 0.6), ("2018-En-6", "joy", 0.7, 0.4)]
+    assert all(set(r) == {"row", "id", "text", "emotion", "intensity", "error"} for r in rows)

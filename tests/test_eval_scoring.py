@@ -363,3 +363,74 @@ def test_resampled_ece_equals_the_reference_on_the_resampled_pairs():
         c, y = conf[idx].ravel(), correct[idx].ravel().astype(float)
         ok = ~np.isnan(c)
         assert fn(idx) == pytest.approx(M.expected_calibration_error(c[ok], y[ok], 15))
+
+
+SEMEVAL_EC = get_labelset("semeval-ec")
+EI_REG = {"task": "ei", "type": "assessment", "dataset": "hand", "labels": "semeval-ec", "target": "intensity",
+          "attribute": "@emotion", "metrics": ["pearson"], "options": {"group_by": "emotion"}}
+
+
+def intensity_dataset(emotions: list[str], gold: list[float]) -> EmotionDataset:
+    """EI-reg / WASSA-2017 rows: one emotion per row (``meta['emotion']``) and its gold intensity."""
+    return EmotionDataset("hand", "test", [f"t{i}" for i in range(len(gold))], SEMEVAL_EC,
+                          meta={"id": [f"id{i}" for i in range(len(gold))], "emotion": emotions},
+                          intensity=np.array(gold))
+
+
+def test_emotion_intensity_scores_each_rows_own_probability_per_emotion():
+    ds = intensity_dataset(["anger"] * 3 + ["joy"] * 3, [0.2, 0.5, 0.8, 0.1, 0.4, 0.7])
+
+    def row(anger: float, joy: float, scores: list[float]) -> dict:
+        dist = [0.0] * len(SEMEVAL_EC)
+        dist[SEMEVAL_EC.index("anger")], dist[SEMEVAL_EC.index("joy")] = anger, joy
+        dist[SEMEVAL_EC.index("trust")] = 1 - anger - joy
+        return {"dist": dist, "scores": scores}
+
+    # multi-label scores that run against the gold: the probabilities, not these, are scored
+    an = FixedAnalyzer({"t0": row(0.1, 0.5, [0.9] * 11), "t1": row(0.3, 0.1, [0.5] * 11),
+                        "t2": row(0.5, 0.2, [0.1] * 11), "t3": row(0.6, 0.2, [0.9] * 11),
+                        "t4": row(0.1, 0.6, [0.2] * 11), "t5": row(0.0, 0.4, [0.1] * 11)}, labels="semeval-ec")
+    scored, *_ = score(EI_REG, ds, an)
+    v = values(scored)
+    # anger: p 0.1, 0.3, 0.5 against 0.2, 0.5, 0.8 -> r = 1; joy: p 0.2, 0.6, 0.4 against 0.1, 0.4, 0.7 ->
+    # deviations (-0.2, 0.2, 0) and (-0.3, 0, 0.3): r = 0.06 / sqrt(0.08 * 0.18) = 0.5
+    assert v["anger.pearson"] == pytest.approx(1.0) and v["joy.pearson"] == pytest.approx(0.5)
+    assert v["pearson"] == pytest.approx(0.75)  # the mean over the emotions, the official figure
+    # each row once, under its own emotion
+    assert scored.samples == [
+        {"emotion": "anger", "intensity": {"gold": 0.2, "pred": 0.1}},
+        {"emotion": "anger", "intensity": {"gold": 0.5, "pred": 0.3}},
+        {"emotion": "anger", "intensity": {"gold": 0.8, "pred": 0.5}},
+        {"emotion": "joy", "intensity": {"gold": 0.1, "pred": 0.2}},
+        {"emotion": "joy", "intensity": {"gold": 0.4, "pred": 0.6}},
+        {"emotion": "joy", "intensity": {"gold": 0.7, "pred": 0.4}},
+    ]
+
+
+def test_emotion_probability_is_not_renormalised_after_label_mapping():
+    # an Ekman model on the semeval-ec labels: neutral has no counterpart, so the mapped distribution is
+    # renormalised; the scored probability is the model's own p(anger), before that
+    ds = intensity_dataset(["anger"] * 3, [0.1, 0.5, 0.9])
+    an = FixedAnalyzer({"t0": {"dist": ekman_dist(anger=0.1, neutral=0.9)},
+                        "t1": {"dist": ekman_dist(anger=0.3, joy=0.4, neutral=0.3)},
+                        "t2": {"dist": ekman_dist(anger=0.7, disgust=0.3)}})
+    scored, plan, *_ = score(EI_REG, ds, an)
+    assert plan.source.name == "ekman" and plan.hops
+    # renormalised, p(anger) would be 1.0, 0.3 / 0.7 and 0.7 (r < 0); the model's own is 0.1, 0.3, 0.7
+    # (records keep six decimals of the mapped distribution and of the mass kept)
+    assert [s["intensity"]["pred"] for s in scored.samples] == pytest.approx([0.1, 0.3, 0.7], abs=1e-5)
+    assert values(scored)["pearson"] == pytest.approx(float(np.corrcoef([0.1, 0.5, 0.9], [0.1, 0.3, 0.7])[0, 1]),
+                                                      abs=1e-5)
+
+
+def test_grouped_assessment_of_several_dimensions_lists_each_row_once():
+    ds = EmotionDataset("hand", "test", ["a", "b", "c", "d"], vad=np.array([[1, 2, 3], [2, 3, 4], [3, 1, 2],
+                                                                             [5, 5, 5]], dtype=float),
+                        vad_scale="1..5", meta={"source": ["x", "x", "y", "y"]})
+    an = FixedAnalyzer({t: {"vad": [0, 0, 0]} for t in "abcd"})
+    spec = {"task": "g", "type": "assessment", "dataset": "hand", "target": "vad", "metrics": ["rmse"],
+            "options": {"group_by": "source"}}
+    scored = score(spec, ds, an)[0]
+    assert len(scored.samples) == 4
+    assert scored.samples[2] == {"source": "y", "valence": {"gold": 3.0, "pred": 3.0},
+                                 "arousal": {"gold": 1.0, "pred": 3.0}, "dominance": {"gold": 2.0, "pred": 3.0}}

@@ -127,8 +127,8 @@ def test_map_distribution_hand_computed():
 
 
 def test_map_distribution_renormalises_unmapped_mass():
-    m = get_mapping("goemotions", "plutchik")  # neutral and desire have no Plutchik counterpart
-    assert set(m.unmapped) == {"neutral", "desire"}
+    m = get_mapping("goemotions", "plutchik")  # neutral has no Plutchik counterpart
+    assert set(m.unmapped) == {"neutral"}
     src = get_labelset("goemotions")
     p = np.zeros(len(src))
     p[src.index("neutral")], p[src.index("anger")], p[src.index("joy")] = 0.5, 0.3, 0.2
@@ -155,11 +155,13 @@ def test_map_scores_takes_the_largest_feeding_score_and_indicators_any():
 
 
 def test_derived_mappings_use_names_then_the_tree():
-    m = get_mapping("goemotions", "plutchik")
+    m = get_mapping("goemotions", "leia")
     assert m.derived
-    assert m.map_label("curiosity") == ["anticipation"]  # joy.optimism.eagerness -> joy.optimism
-    assert m.map_label("disapproval") == ["disgust"]  # anger.disgust.contempt -> anger.disgust
-    assert m.map_label("admiration") == ["trust"]  # love.affection.adoration -> love.affection
+    assert m.map_label("curiosity") == ["happiness"]  # joy.optimism.eagerness -> joy
+    assert m.map_label("annoyance") == ["anger"]  # anger.irritation.annoyance -> anger
+    assert m.map_label("admiration") == ["affection"]  # love.affection.adoration -> love
+    published = get_mapping("goemotions", "plutchik")  # Plutchik's dyads, weights shared
+    assert not published.derived and published.targets_of("love") == {"joy": 0.5, "trust": 0.5}
     m2 = get_mapping("goemotions", "eemo")  # composed through the published Ekman grouping
     assert "Demszky" in m2.citation and m2.map_label("gratitude") == ["joy"]
     m3 = get_mapping("goemotions", "parrott-1")
@@ -183,5 +185,9 @@ def test_derived_mapping_reaches_the_nearest_relative_below_the_primary_tier():
         "irritation": "anger.irritation.irritation", "rage": "anger.rage.rage", "desire": "love.lust.desire"})
     to_go = get_mapping(words, "goemotions")
     assert to_go.map_label("irritation") == ["annoyance"]  # sibling under anger.irritation
+    # Parrott's tertiary tier is finer than any source: 10% of a label's mass goes to the unreached labels under
+    # its primary, so that every label is reachable
+    to_tier3 = get_mapping("goemotions", "parrott-3")
+    assert to_tier3.unreached == [] and to_tier3.targets_of("annoyance")["annoyance"] == pytest.approx(0.9)
     assert to_go.map_label("rage") == ["anger"]  # GoEmotions anger sits at anger.rage.anger
     assert get_mapping(words, "plutchik").unmapped == ["desire"]  # no cousins across a primary emotion

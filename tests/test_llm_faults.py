@@ -98,6 +98,18 @@ def test_faults_leave_a_complete_job_with_errors_on_the_affected_rows():
     assert summary["prompt_tokens"] == 11 * 8 and summary["structured_output"] == "json_schema"
 
 
+def test_load_never_hands_out_a_closed_analyzer(fault_server):
+    spec = f"llm:fake-model@{fault_server.base_url}?disk_cache=false"
+    with affectkit.load(spec) as first:
+        assert first.analyze("I love the gift", labels="ekman").error is None
+    second = affectkit.load(spec)
+    assert second is not first and not second.closed
+    assert second.analyze("I love the gift", labels="ekman").error is None  # not "client has been closed"
+    assert affectkit.load(spec) is second  # still cached while open
+    second.close()
+    assert affectkit.load(spec) is not second
+
+
 def test_concurrency_limit_is_respected():
     with FaultServer(delay=0.3) as server:
         llm = make(server, concurrency=3)

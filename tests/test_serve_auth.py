@@ -78,6 +78,14 @@ def test_key_from_headers():
     assert key_from_headers([]) is None
 
 
+def test_an_empty_x_api_key_does_not_hide_a_bearer_token():
+    for empty in (b"", b"  "):
+        headers = [(b"x-api-key", empty), (b"authorization", b"Bearer ak_123")]
+        assert key_from_headers(headers) == "ak_123"
+        assert key_from_headers(headers[::-1]) == "ak_123"
+    assert key_from_headers([(b"x-api-key", b"")]) is None
+
+
 @pytest.mark.parametrize("host,loopback", [("127.0.0.1", True), ("127.1.2.3", True), ("::1", True),
                                            ("[::1]", True), ("localhost", True), ("0.0.0.0", False),
                                            ("::", False), ("192.168.1.5", False), ("example.com", False)])

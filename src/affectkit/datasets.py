@@ -25,6 +25,7 @@ import hashlib
 import html
 import io
 import json
+import logging
 import math
 import os
 import re
@@ -390,6 +391,113 @@ def load_armanemo(split: str = "test", root: Path | None = None) -> EmotionDatas
                           files=[path])
 
 
+def hash_split(text: str, seed: str = "affectkit") -> str:
+    """A fixed train / dev / test split (80 / 10 / 10) for a dataset that has none, from a hash of the text: the
+    same text always falls in the same split, so duplicates never straddle two splits."""
+    bucket = int(hashlib.sha1(f"{seed}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()[:8], 16) % 10
+    return "test" if bucket == 0 else "dev" if bucket == 1 else "train"
+
+
+def _hash_split_rows(rows: list, text_of: Callable[[Any], str], split: str, name: str) -> list:
+    _check_split(f"{name} (no official split; affectkit's fixed 80/10/10 hash split, or all)", split,
+                 ("train", "dev", "test", "all"))
+    return rows if split == "all" else [r for r in rows if hash_split(text_of(r)) == split]
+
+
+BRIGHTER_FILES = {"train": "track_a/train/eng.csv", "dev": "track_a/dev/eng.csv", "test": "track_c/test/eng.csv"}
+
+
+def load_brighter(split: str = "test", root: Path | None = None) -> EmotionDataset:
+    """BRIGHTER / SemEval-2025 Task 11 English (Muhammad et al. 2025): Reddit narrative sentences, multi-label over
+    anger, fear, joy, sadness, surprise (all zero = no emotion). Train and dev from track A; test from track C (the
+    gold of the track A test texts). ``scores`` hold track B's intensity (0-3, as 0..1) where the text has one."""
+    _check_split("BRIGHTER", split, tuple(BRIGHTER_FILES))
+    base = (root or data_dir()) / "brighter_eng"
+    path = _require(base / BRIGHTER_FILES[split])
+    ls = get_labelset("brighter")
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    y = np.array([[float(r[lab]) for lab in ls.labels] for r in rows], dtype=np.float32)
+    files = [path]
+    intensity_path = base / f"track_b/{split}/eng.csv"
+    meta: dict[str, list] = {"id": [r["id"] for r in rows]}
+    if intensity_path.exists():
+        with open(intensity_path, encoding="utf-8", newline="") as f:
+            graded = {r["text"]: r for r in csv.DictReader(f)}
+        files.append(intensity_path)
+        for lab in ls.labels:
+            meta[f"intensity_{lab}"] = [float(graded[r["text"]][lab]) / 3.0 if r["text"] in graded else math.nan
+                                        for r in rows]
+    return EmotionDataset("brighter", split, [r["text"] for r in rows], ls, y, meta=meta, license="CC-BY-4.0",
+                          files=files)
+
+
+GNE_LABELS = {"love_including_like": "love", "negative_anticipation_including_pessimism": "negative anticipation",
+              "positive_anticipation_including_optimism": "positive anticipation"}
+
+
+def load_gne(split: str = "test", root: Path | None = None) -> EmotionDataset:
+    """GoodNewsEveryone (Bostan et al. 2020): news headlines, one dominant emotion of 15. No official split: a
+    fixed hash split (:func:`hash_split`). ``meta`` keeps the other emotion, the reader emotion and the cause span."""
+    path = _require((root or data_dir()) / "goodnewseveryone" / "gne-release-v1.0.tsv")
+    ls = get_labelset("gne")
+    norm = LabelNormaliser(ls, GNE_LABELS, source=str(path))
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f, delimiter="\t") if r["headline"].strip()]
+    rows = _hash_split_rows(rows, lambda r: r["headline"], split, "GoodNewsEveryone")
+    labels = [[norm(r["dominant_emotion"])] for r in rows]
+    meta = {"other_emotion": [r["other_emotions"] for r in rows], "reader_emotion": [r["reader_emotions"] for r in rows],
+            "cause": [r["cause"] for r in rows], "source": [r["source"] for r in rows]}
+    return EmotionDataset("gne", split, [r["headline"] for r in rows], ls, _onehot(labels, len(ls)), meta=meta,
+                          license="CC-BY-4.0 (annotations; headlines: their publishers')", files=[path])
+
+
+PREMO_LABELS = {"positivesurprise": "positive surprise", "negativesurprise": "negative surprise"}
+
+
+def load_premo(split: str = "test", root: Path | None = None) -> EmotionDataset:
+    """PRemo (Coutinho et al. 2025): GitHub pull-request comments, three annotators each choosing any of 7 emotions
+    (the pass with the discussion's context, ``part2``). ``categories`` are vote counts (0-3 per label: soft
+    labels); rows where no annotator chose an emotion have all-zero votes. No official split: a fixed hash split."""
+    path = _require((root or data_dir()) / "premo" / "dataset.json")
+    ls = get_labelset("premo")
+    norm = LabelNormaliser(ls, PREMO_LABELS, source=str(path))
+    rows = [r for r in json.loads(path.read_text("utf-8")) if str(r.get("raw_message") or "").strip()]
+    rows = _hash_split_rows(rows, lambda r: r["raw_message"], split, "PRemo")
+    votes = np.zeros((len(rows), len(ls)), dtype=np.float32)
+    pos, neg = [], []
+    for i, r in enumerate(rows):
+        answers = [a["part2"] for a in r["individual_answers"]]
+        for a in answers:
+            for e in set(a.get("emotions") or []):
+                votes[i, norm(e)] += 1
+        pos.append(float(np.mean([a.get("positive_intensity", 0) for a in answers])) / 4.0)
+        neg.append(float(np.mean([a.get("negative_itensity", 0) for a in answers])) / 4.0)
+    meta = {"project": [r["project"] for r in rows], "positive_intensity": pos, "negative_intensity": neg,
+            "annotators": [len(r["individual_answers"]) for r in rows]}
+    return EmotionDataset("premo", split, [r["raw_message"] for r in rows], ls, votes, category_kind="votes",
+                          meta=meta, license="MIT", files=[path])
+
+
+SMILE_LABELS = {"angry": "angry", "happy": "happy", "sad": "sad", "surprise": "surprise", "disgust": "disgust",
+                "nocode": "nocode"}
+
+
+def load_smile(split: str = "test", root: Path | None = None) -> EmotionDataset:
+    """SMILE (Wang et al. 2016): tweets to UK museums, one or more of happy, angry, sad, surprise, disgust (joined by
+    ``|``), or ``nocode`` (no emotion). Tweets coded ``not-relevant`` are left out. No official split: a fixed hash
+    split."""
+    path = _require((root or data_dir()) / "smile" / "smile-annotations-final.csv")
+    ls = get_labelset("smile")
+    norm = LabelNormaliser(ls, SMILE_LABELS, source=str(path))
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["Category"].strip() != "not-relevant" and r["text"].strip()]
+    rows = _hash_split_rows(rows, lambda r: r["text"], split, "SMILE")
+    labels = [[norm(x) for x in r["Category"].split("|")] for r in rows]
+    return EmotionDataset("smile", split, [r["text"] for r in rows], ls, _onehot(labels, len(ls)),
+                          license="CC-BY (annotations; tweets: Twitter's)", files=[path])
+
+
 CREMA_D_SENTENCES = {  # the 12 sentences the actors read (CREMA-D README)
     "IEO": "It's eleven o'clock.", "TIE": "That is exactly what happened.", "IOM": "I'm on my way to the meeting.",
     "IWW": "I wonder what this is about.", "TAI": "The airplane is almost full.",
@@ -489,10 +597,12 @@ def _read_tsv(path: Path) -> list[list[str]]:
 
 def load_semeval2018_ec(split: str = "test", path: Any = None) -> EmotionDataset:
     """SemEval-2018 Task 1 E-c (Mohammad et al. 2018): TSV with header ``ID, Tweet, anger, anticipation, ...,
-    trust``; 0/1 per emotion (multi-label over ``semeval-ec``)."""
+    trust``; 0/1 per emotion (multi-label over ``semeval-ec``). Placeholder rows (an ID containing ``mystery``,
+    which the official scorer excludes) are dropped; their number is logged."""
     files = resolve_paths(path)
     ls = get_labelset("semeval-ec")
     texts, ids, rows = [], [], []
+    dropped = 0
     for p in files:
         recs = _read_tsv(p)
         head = [h.strip().lower() for h in recs[0]]
@@ -500,14 +610,21 @@ def load_semeval2018_ec(split: str = "test", path: Any = None) -> EmotionDataset
             raise InputError(f"{p}: expected the E-c header ID, Tweet, {', '.join(ls.labels)}; found {recs[0]}")
         cols = [head.index(lab) for lab in ls.labels]
         for lineno, r in enumerate(recs[1:], 2):
+            if "mystery" in r[0].lower():  # the test sets' placeholder rows, not scored by the task
+                dropped += 1
+                continue
             try:
                 rows.append([float(r[c]) for c in cols])
             except (ValueError, IndexError):
                 raise InputError(f"{p}:{lineno}: expected 0/1 in every emotion column") from None
             ids.append(r[0])
             texts.append(r[1])
-    return EmotionDataset("semeval2018-ec", split, texts, ls, np.array(rows, dtype=np.float32), meta={"id": ids},
-                          files=files)
+    if dropped:
+        logging.getLogger(__name__).info("semeval2018-ec: dropped %d placeholder ('mystery') rows of %s, which the "
+                                         "official scorer excludes; %d rows kept", dropped,
+                                         ", ".join(str(f) for f in files), len(texts))
+    return EmotionDataset("semeval2018-ec", split, texts, ls, np.array(rows, dtype=np.float32).reshape(-1, len(ls)),
+                          meta={"id": ids}, files=files)
 
 
 _OC_CLASS = re.compile(r"^\s*(-?\d+)\s*:")
@@ -515,14 +632,20 @@ _OC_CLASS = re.compile(r"^\s*(-?\d+)\s*:")
 
 def _load_semeval2018_affect(name: str, split: str, path: Any, value: str, header: bool | None) -> EmotionDataset:
     """Shared reader of SemEval-2018 EI-reg/EI-oc/V-reg/V-oc and WASSA-2017 EmoInt files:
-    ``ID, Tweet, Affect Dimension, Intensity Score|Intensity Class`` (WASSA-2017: the same columns, no header)."""
+    ``ID, Tweet, Affect Dimension, Intensity Score|Intensity Class`` (WASSA-2017: the same columns, no header).
+    Rows whose ID contains ``mystery`` (the SemEval-2018 test sets' placeholder rows, e.g.
+    ``2018-En-mystery-01234``, which the official scorer excludes) are dropped; their number is logged."""
     files = resolve_paths(path)
     texts, ids, dims, values, classes = [], [], [], [], []
+    dropped = 0
     for p in files:
         recs = _read_tsv(p)
         first = [h.strip().lower() for h in recs[0]]
         has_header = header if header is not None else (first[:2] == ["id", "tweet"])
         for lineno, r in enumerate(recs[1:] if has_header else recs, 2 if has_header else 1):
+            if "mystery" in r[0].lower():  # placeholder rows, not scored by the task
+                dropped += 1
+                continue
             if len(r) < 4:
                 raise InputError(f"{p}:{lineno}: expected 4 tab-separated fields (id, tweet, dimension, value)")
             ids.append(r[0])
@@ -540,6 +663,10 @@ def _load_semeval2018_affect(name: str, split: str, path: Any, value: str, heade
                     values.append(float(raw))
                 except ValueError:
                     raise InputError(f"{p}:{lineno}: expected a number in [0, 1]; got {raw!r} (unlabelled test file?)") from None
+    if dropped:
+        logging.getLogger(__name__).info("%s: dropped %d placeholder ('mystery') rows of %s, which the official "
+                                         "scorer excludes; %d rows kept", name, dropped,
+                                         ", ".join(str(f) for f in files), len(texts))
     v = np.array(values, dtype=np.float64)
     meta: dict[str, list] = {"id": ids, "emotion": dims}
     if classes:
@@ -591,28 +718,46 @@ ISEAR_CODES = {1: "joy", 2: "fear", 3: "anger", 4: "sadness", 5: "disgust", 6: "
 def load_isear(split: str = "all", path: Any = None) -> EmotionDataset:
     """ISEAR (Scherer and Wallbott 1994). Reads the pipe-separated export with a header (``EMOT`` 1..7 and the
     situation text ``SIT``; line breaks of the original database appear as ``á`` and are removed), or a
-    two-column ``emotion,text`` CSV without header."""
+    two-column ``emotion,text`` CSV without header.
+
+    The export is one record per line, fields joined by ``|`` without quoting, each line (and the header) ending
+    in ``|``. A situation text may itself contain ``|`` or quotes: every field but ``SIT`` is a code, so the
+    fields before ``SIT`` are counted from the left, those after it from the right, and ``SIT`` is what lies
+    between. Files that are not UTF-8 are read as Latin-1."""
     files = resolve_paths(path)
     ls = get_labelset("isear")
     norm = LabelNormaliser(ls, source=str(files[0]))
     texts, labels = [], []
     for p in files:
-        raw = p.read_text(encoding="utf-8", errors="replace")
-        first = raw.split("\n", 1)[0]
+        data = p.read_bytes()
+        try:
+            raw = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raw = data.decode("latin-1")
+        first = raw.split("\n", 1)[0].rstrip("\r")
         if "|" in first and "SIT" in first.split("|"):
-            reader = csv.reader(io.StringIO(raw), delimiter="|")
-            head = next(reader)
+            head = first.split("|")
+            if head[-1] == "":
+                head.pop()
             i_emot, i_sit = head.index("EMOT"), head.index("SIT")
-            for lineno, r in enumerate(reader, 2):
-                if not r:
+            for lineno, line in enumerate(raw.split("\n")[1:], 2):
+                line = line.rstrip("\r")
+                if not line.strip():
                     continue
+                r = line.split("|")
+                if len(r) > len(head) and r[-1] == "":
+                    r.pop()  # the line's closing "|"
+                if len(r) < len(head):
+                    raise InputError(f"{p}:{lineno}: expected {len(head)} |-separated fields as in the header; "
+                                     f"got {len(r)}")
                 try:
                     code = int(r[i_emot])
-                except (ValueError, IndexError):
+                except ValueError:
                     raise InputError(f"{p}:{lineno}: EMOT must be a code 1..7") from None
                 if code not in ISEAR_CODES:
                     raise InputError(f"{p}:{lineno}: EMOT must be a code 1..7; got {code}")
-                texts.append(re.sub(r"\s+", " ", r[i_sit].replace(" á", " ")).strip())
+                sit = "|".join(r[i_sit : len(r) - (len(head) - i_sit - 1)])  # the text keeps its own "|"
+                texts.append(re.sub(r"\s+", " ", sit.replace(" á", " ")).strip())
                 labels.append([ls.index(ISEAR_CODES[code])])
         else:
             for lineno, r in enumerate(csv.reader(io.StringIO(raw)), 1):
@@ -849,6 +994,10 @@ LOADERS: dict[str, Callable[..., EmotionDataset]] = {
     "armanemo": load_armanemo,
     "crema_d": load_crema_d,
     "warriner": load_warriner,
+    "brighter": load_brighter,
+    "gne": load_gne,
+    "premo": load_premo,
+    "smile": load_smile,
     "semeval2018-ec": load_semeval2018_ec,
     "semeval2018-ei-reg": load_semeval2018_ei_reg,
     "semeval2018-ei-oc": load_semeval2018_ei_oc,
@@ -861,7 +1010,8 @@ LOADERS: dict[str, Callable[..., EmotionDataset]] = {
     "eemo": load_eemo,
     "table": load_table,
 }
-SHARED_DATASETS = ("goemotions", "emobank", "meld", "emorynlp", "dailydialog", "armanemo", "crema_d", "warriner")
+SHARED_DATASETS = ("goemotions", "emobank", "meld", "emorynlp", "dailydialog", "armanemo", "crema_d", "warriner",
+                   "brighter", "gne", "premo", "smile")
 
 
 def load_dataset(name: str, split: str = "train", **kwargs) -> EmotionDataset:

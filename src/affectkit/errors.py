@@ -29,3 +29,16 @@ class IncompleteJobError(AffectkitError):
     Rerunning the same command retries only what is missing."""
 
     exit_code = 3
+
+
+class OutputLockedError(AffectkitError):
+    """Another job is writing the same output (it holds the output's lock file)."""
+
+
+class RowErrorsError(AffectkitError):
+    """The output was written, but too many of its rows carry an error: every row (exit status 1, the job failed
+    as a whole), or a share over ``--max-error-rate`` (exit status 3, like an incomplete job)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -120,7 +120,7 @@ class AffectModel(Analyzer):
         head = self.head_for(labels)
         enc = self.encode(items, with_tokens=self.evidence)
         n = len(items)
-        seg_dist, seg_scores = head(enc.pooled)
+        seg_dist, seg_scores, seg_none = head.forward(enc.pooled)
         w = enc.n_tokens.astype(np.float64)
         # Segments are aggregated per text: the distribution and VAD as token-weighted means, multi-label scores
         # as the maximum over segments (an emotion present in any part of a long text is present in the text).
@@ -132,10 +132,14 @@ class AffectModel(Analyzer):
         ls = head.labelset
         if ls.neutral is not None:
             intensity = 1.0 - dist[:, ls.index(ls.neutral)]
+        elif seg_none is not None:
+            intensity = 1.0 - _aggregate_mean(seg_none[:, None], enc.owner, w, n)[:, 0]
         else:
             intensity = dist.max(axis=1)
         out = BatchPrediction(ls, dist, scores, head.thresholds, vad, CANONICAL.name, intensity, None,
-                              n_segments=np.bincount(enc.owner, minlength=n), model=self.name)
+                              n_segments=np.bincount(enc.owner, minlength=n), model=self.name,
+                              none=1.0 - intensity if seg_none is not None or ls.neutral is not None else None,
+                              fallback_below=head.fallback_below)
         if self.score_heads:
             for attr, sh in self.score_heads.items():
                 out.extra[f"score_{attr}"] = list(_aggregate_mean(sh(enc.pooled)[:, None], enc.owner, w, n)[:, 0])

@@ -293,17 +293,22 @@ def write_ranked(blocks, output: str | None, output_format: str | None, attribut
     to_file = output is not None and str(output) != "-"
     writer = PartWriter(output, output_format, {"rank": attribute}, resume=False) if to_file else None
     written = 0
-    for index, ranked in enumerate(blocks):
-        # no error is None, never NaN: blocks concatenated from spilled pieces can turn it into NaN, which would
-        # make the column a float in one Parquet part and a string in the next
-        ranked[names["error"]] = ranked[names["error"]].astype(object).where(ranked[names["error"]].notna(), None)
-        written += len(ranked)
-        if writer is None:
-            write_frame(ranked, None)
-        else:
-            writer.write(index, ranked)
-    if writer is not None:
-        if written == 0:
-            writer.write(0, pd.DataFrame(columns=[*names.values(), *extra_columns]))
-        writer.finish()
+    try:
+        for index, ranked in enumerate(blocks):
+            # no error is None, never NaN: blocks concatenated from spilled pieces can turn it into NaN, which would
+            # make the column a float in one Parquet part and a string in the next
+            ranked[names["error"]] = ranked[names["error"]].astype(object).where(ranked[names["error"]].notna(),
+                                                                                 None)
+            written += len(ranked)
+            if writer is None:
+                write_frame(ranked, None)
+            else:
+                writer.write(index, ranked)
+        if writer is not None:
+            if written == 0:
+                writer.write(0, pd.DataFrame(columns=[*names.values(), *extra_columns]))
+            writer.finish()
+    finally:
+        if writer is not None:
+            writer.close()  # the output's lock
     return written

@@ -14,10 +14,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+import numpy as np
 import pandas as pd
 
 from affectkit.analyzers.base import DEFAULT_BATCH_SIZE, Analyzer
-from affectkit.errors import InputError
+from affectkit.errors import InputError, RowErrorsError
 from affectkit.labels import get_labelset
 from affectkit.tabular import PartWriter, check_input, read_chunks, write_frame
 from affectkit.tabular.writers import fingerprint_file
@@ -86,8 +87,35 @@ def predict_frame(frame: pd.DataFrame, analyzer: Analyzer, options: AnalyzeOptio
         positions = [i for idx, _ in parts for i in idx]
     else:
         batch, positions = None, []
-    return BatchPrediction.scatter(n, positions, batch, {i: e for i, e in enumerate(read_errors) if e}, labelset,
-                                   analyzer.name)
+    out = BatchPrediction.scatter(n, positions, batch, {i: e for i, e in enumerate(read_errors) if e}, labelset,
+                                  analyzer.name)
+    if all(out.errors):  # no row predicted (or no rows): still every output column the analyzer gives
+        _add_empty_outputs(out, analyzer, labelset)
+    return out
+
+
+def _add_empty_outputs(batch: "BatchPrediction", analyzer: Analyzer, labelset: Any) -> None:
+    """Give a batch in which no row was predicted the outputs (VAD, intensity, evidence, ...) the analyzer gives,
+    all empty, so that its table has the same columns as any other chunk's. The analyzer's answer for no items
+    says which outputs those are."""
+    try:
+        template = analyzer.predict_batch([], labelset).to_labelset(labelset)
+    except Exception:  # noqa: BLE001 - an analyzer that cannot answer for no items: keep the columns there are
+        return
+    n = len(batch)
+    if template.vad is not None and batch.vad is None:
+        batch.vad, batch.vad_scale = np.full((n, 3), np.nan), template.vad_scale
+    if template.intensity is not None and batch.intensity is None:
+        batch.intensity = np.full(n, np.nan)
+    if template.evidence is not None and batch.evidence is None:
+        batch.evidence = [[] for _ in range(n)]
+    for name in ("causes", "explanations"):
+        if getattr(template, name) is not None and getattr(batch, name) is None:
+            setattr(batch, name, [None] * n)
+    for key in template.extra:
+        batch.extra.setdefault(key, [None] * n)
+    if template.n_segments is not None and batch.n_segments is None:
+        batch.n_segments = np.zeros(n, dtype=np.int64)
 
 
 @dataclass
@@ -128,8 +156,10 @@ def run_analyze(input_path: str | Path, output: str | Path | None, analyzer: Ana
     if fmt == "parquet" and is_file:
         import pyarrow.parquet as pq
 
-        total = pq.ParquetFile(input_path).metadata.num_rows
-    bar = _progress(total, "row" if fmt == "parquet" else "B", progress)
+        try:
+            total = pq.ParquetFile(input_path).metadata.num_rows
+        except Exception as e:  # noqa: BLE001 - pyarrow's errors for an empty or corrupt file vary
+            raise InputError(f"cannot read Parquet file {input_path}: {e}") from None
     writer = None
     if output is not None and str(output) != "-":
         identity = {"input": fingerprint_file(input_path) if is_file else "stdin", "format": fmt,
@@ -138,6 +168,7 @@ def run_analyze(input_path: str | Path, output: str | Path | None, analyzer: Ana
         report.resumed_chunks = writer.resumed
         if writer.resumed:
             log.warning("resuming: %d chunk(s) already done in %s", writer.resumed, writer.dir)
+    bar = _progress(total, "row" if fmt == "parquet" else "B", progress)
     try:
         for chunk in read_chunks(input_path, fmt, chunk_size, options.text_col, on_read=bar.update):
             report.chunks += 1
@@ -154,9 +185,31 @@ def run_analyze(input_path: str | Path, output: str | Path | None, analyzer: Ana
                 writer.write(chunk.index, result)
             else:
                 write_frame(result, None)
+        if writer is not None:
+            writer.finish()
     finally:
         bar.close()
-    if writer is not None:
-        writer.finish()
+        if writer is not None:
+            writer.close()
+    if report.rows == 0:
+        log.warning("no rows in %s: %s", input_path if is_file else "stdin",
+                    f"{output} has every column and no rows" if writer is not None else "nothing to write")
     report.seconds = time.time() - t0
     return report
+
+
+def check_row_errors(rows: int, errors: int, max_error_rate: float | None = None,
+                     error_counts: dict[str, int] | None = None) -> None:
+    """After a job has written its output: raise :class:`~affectkit.errors.RowErrorsError` when every row failed
+    (exit status 1) or, with ``max_error_rate``, when the share of failed rows is over it (exit status 3). An
+    input without rows fails neither."""
+    if rows == 0 or errors == 0:
+        return
+    top = max(error_counts.items(), key=lambda kv: kv[1])[0] if error_counts else None
+    why = f" (most often: {top} ...)" if top else ""  # the reasons are counted by their text before any ':'
+    if errors >= rows:
+        raise RowErrorsError(f"all {rows:,} rows failed{why}; each row's reason is in the error column")
+    if max_error_rate is not None and errors / rows > max_error_rate:
+        raise RowErrorsError(f"{errors:,} of {rows:,} rows failed ({errors / rows:.1%}), over --max-error-rate "
+                             f"{max_error_rate:g}{why}; the output is written, each row's reason is in the error "
+                             "column", exit_code=3)

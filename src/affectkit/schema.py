@@ -44,7 +44,7 @@ class Prediction:
 
     labelset: str
     emotions: list[EmotionScore] = field(default_factory=list)  # ranked, top-k by distribution
-    distribution: dict[str, float] = field(default_factory=dict)  # sums to 1 over the label set
+    distribution: dict[str, float] = field(default_factory=dict)  # sums to 1 over the label set (with no_emotion)
     scores: dict[str, float] = field(default_factory=dict)  # independent per-label probabilities (multi-label)
     labels: list[str] = field(default_factory=list)  # multi-label decisions: scores >= per-label thresholds
     valence: float | None = None
@@ -52,6 +52,9 @@ class Prediction:
     dominance: float | None = None
     vad_scale: str = CANONICAL.name
     intensity: float | None = None  # 0..1
+    # for a label set with no neutral label, the mass of "none of these emotions" (then distribution + no_emotion
+    # sum to 1); None where the label set has a neutral label (its probability says the same) or the head has none
+    no_emotion: float | None = None
     polarity: str | None = None  # positive | negative | ambiguous | neutral
     evidence: list[Evidence] = field(default_factory=list)
     cause: str | None = None
@@ -97,7 +100,8 @@ POLARITY_LABELSET = "goemotions-sentiment"
 class BatchPrediction:
     """Predictions for ``n`` inputs, held as arrays.
 
-    ``dist`` rows sum to 1 (NaN rows for failed inputs); ``scores`` are independent per-label probabilities used
+    ``dist`` rows sum to 1, or to ``1 - none`` when the label set has no neutral label and the head reports the
+    no-emotion mass ``none`` (NaN rows for failed inputs); ``scores`` are independent per-label probabilities used
     for multi-label decisions against ``thresholds``; ``vad`` is ``(n, 3)`` on ``vad_scale`` (NaN = unknown).
     """
 
@@ -117,6 +121,11 @@ class BatchPrediction:
     # analyzer-specific per-row outputs, one list per key; conventions: "emotion_words" (open-vocabulary words,
     # list[str]), "score_<attribute>" (a trained score head), "usage" (LLM tokens and seconds)
     extra: dict[str, list[Any]] = field(default_factory=dict)
+    # the no-emotion mass per row (a head's none output, or its neutral label's probability), and the decision
+    # rule calibrated with it: a row with no label over its threshold takes its most probable label when its
+    # no-emotion mass is below ``fallback_below`` (None: no such rule)
+    none: np.ndarray | None = None
+    fallback_below: float | None = None
 
     def __post_init__(self) -> None:
         n = len(self.dist)
@@ -156,6 +165,10 @@ class BatchPrediction:
         if part.n_segments is not None:
             out.n_segments = np.zeros(n, dtype=np.int64)
             out.n_segments[pos] = part.n_segments
+        if part.none is not None:
+            out.none = np.full(n, np.nan)
+            out.none[pos] = part.none
+        out.fallback_below = part.fallback_below
         for name in ("evidence", "causes", "explanations"):
             vals = getattr(part, name)
             if vals is not None:
@@ -206,6 +219,8 @@ class BatchPrediction:
         out.n_segments = np.concatenate(segs) if any(p.n_segments is not None for p in parts) else None
         keys = {k for p in parts for k in p.extra}
         out.extra = {k: [x for p in parts for x in p.extra.get(k, [None] * len(p))] for k in keys}
+        out.none = stack("none", None)
+        out.fallback_below = first.fallback_below
         assert len(out) == n
         return out
 
@@ -222,7 +237,8 @@ class BatchPrediction:
         return BatchPrediction(self.labelset, self.dist[idx], arr(self.scores), self.thresholds, arr(self.vad),
                                self.vad_scale, arr(self.intensity), lst(self.evidence), lst(self.causes),
                                lst(self.explanations), arr(self.n_segments), [self.errors[i] for i in idx],
-                               self.model, {key: [vals[i] for i in idx] for key, vals in self.extra.items()})
+                               self.model, {key: [vals[i] for i in idx] for key, vals in self.extra.items()},
+                               arr(self.none), self.fallback_below)
 
     # -- transformation --------------------------------------------------------------------------------------------
     def to_labelset(self, labels: "str | LabelSet | None", thresholds: np.ndarray | None = None) -> "BatchPrediction":
@@ -265,10 +281,18 @@ class BatchPrediction:
         return self.thresholds if self.thresholds is not None else np.full(len(self.labelset), 0.5)
 
     def decisions(self) -> np.ndarray:
-        """Multi-label decisions ``(n, K)``: per-label score >= threshold (from the distribution when no scores)."""
+        """Multi-label decisions ``(n, K)``: per-label score >= threshold (from the distribution when no scores),
+        then the calibrated fallback (see ``fallback_below``): a row with no label decided whose no-emotion mass
+        is below it takes its most probable label."""
         if self.scores is None:
             return np.nan_to_num(self.dist) >= 1.0 / len(self.labelset)
-        return np.nan_to_num(self.scores, nan=-1.0) >= self._thresholds()[None]
+        out = np.nan_to_num(self.scores, nan=-1.0) >= self._thresholds()[None]
+        if self.fallback_below is not None:
+            ok = ~np.isnan(self.dist).any(axis=1)
+            none = np.zeros(len(self)) if self.none is None else np.nan_to_num(self.none, nan=1.0)
+            rows = np.flatnonzero(ok & ~out.any(axis=1) & (none < self.fallback_below))
+            out[rows, np.nan_to_num(self.dist[rows], nan=-1.0).argmax(axis=1)] = True
+        return out
 
     def polarity(self) -> list[str | None]:
         """positive / negative / ambiguous / neutral, from the published GoEmotions sentiment grouping of the
@@ -323,6 +347,8 @@ class BatchPrediction:
                 p.valence, p.arousal, p.dominance = (_num(x) for x in vad[i])
             if self.intensity is not None:
                 p.intensity = _num(self.intensity[i])
+            if self.none is not None and self.labelset.neutral is None:
+                p.no_emotion = _num(self.none[i])
             if self.evidence is not None:
                 p.evidence = list(self.evidence[i])
             if self.causes is not None:
@@ -362,6 +388,8 @@ class BatchPrediction:
             cols["vad_scale"] = [get_scale(vad_scale).name if vad_scale else self.vad_scale] * n
         if self.intensity is not None:
             cols["intensity"] = np.round(self.intensity, 6)
+        if self.none is not None and self.labelset.neutral is None:
+            cols["no_emotion"] = np.round(self.none, 6)
         cols["polarity"] = self.polarity()
         if self.evidence is not None:
             cols["evidence"] = ["; ".join(_evidence_word(e) for e in ev) if ev else None for ev in self.evidence]

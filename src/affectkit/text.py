@@ -22,7 +22,9 @@ def check_text(item: Any) -> tuple[str | None, str | None]:
         return None, f"expected text, got {type(item).__name__} {_preview(item)}"
     bad = _first_surrogate(item)
     if bad is not None:
-        return None, f"invalid UTF-8: byte 0x{ord(item[bad]) - 0xDC00:02x} at character {bad}"
+        if "\udc80" <= item[bad] <= "\udcff":
+            return None, f"invalid UTF-8: byte 0x{ord(item[bad]) - 0xDC00:02x} at character {bad}"
+        return None, f"invalid text: unpaired surrogate U+{ord(item[bad]):04X} at character {bad}"
     if not item.strip():
         return None, "empty text" if not item else "text is only whitespace"
     if len(item) > MAX_TEXT_CHARS:
@@ -30,11 +32,12 @@ def check_text(item: Any) -> tuple[str | None, str | None]:
     return item, None
 
 
-_SURROGATE = re.compile("[\udc80-\udcff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _first_surrogate(text: str) -> int | None:
-    # Bytes that were not valid UTF-8 arrive as lone surrogates U+DC80..U+DCFF (errors="surrogateescape").
+    # Bytes that were not valid UTF-8 arrive as lone surrogates U+DC80..U+DCFF (errors="surrogateescape"); a JSON
+    # escape such as "\ud800" gives any unpaired surrogate. Neither can be encoded, so neither reaches a model.
     if text.isascii():
         return None
     m = _SURROGATE.search(text)
@@ -47,7 +50,18 @@ def _preview(item: Any) -> str:
 
 
 def clean_for_output(value: Any) -> Any:
-    """Replace undecodable bytes (lone surrogates) in a string so it can be written as UTF-8."""
-    if isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value):
+    """Make a value writable as UTF-8: undecodable bytes (U+DC80..U+DCFF) and other unpaired surrogates become
+    U+FFFD; lists and dicts (JSONL cells) are cleaned inside."""
+    if isinstance(value, str):
+        if value.isascii() or _SURROGATE.search(value) is None:
+            return value
+        value = _UNPAIRED.sub("\ufffd", value)
         return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {clean_for_output(k): clean_for_output(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(clean_for_output(v) for v in value)
     return value
+
+
+_UNPAIRED = re.compile("[\ud800-\udc7f\udd00-\udfff]")  # surrogates that are not escaped bytes

@@ -45,9 +45,10 @@ def _lexicon(arg: str, **kwargs: Any) -> Analyzer:
 def _hf(arg: str, **kwargs: Any) -> Analyzer:
     try:
         from affectkit.analyzers.hf import HFClassifierAnalyzer
-    except ImportError as e:  # pragma: no cover - depends on the environment
+
+        return HFClassifierAnalyzer(arg, **kwargs)  # imports torch and transformers
+    except ImportError as e:
         raise UnknownModelError(f"hf: models need the hf extra (pip install 'affectkit[hf]'): {e}") from None
-    return HFClassifierAnalyzer(arg, **kwargs)
 
 
 register("lexicon", _lexicon)
@@ -59,12 +60,18 @@ def load(spec: "str | Path | Analyzer" = "default", cache: bool = True, **kwargs
     if isinstance(spec, Analyzer):
         return spec
     key = (str(spec), tuple(sorted(kwargs.items())))
-    if cache and key in _CACHE:
+    if cache and key in _CACHE and not getattr(_CACHE[key], "closed", False):
         return _CACHE[key]
     analyzer = _resolve(str(spec), **kwargs)
     if cache:
         _CACHE[key] = analyzer
     return analyzer
+
+
+def forget(analyzer: Analyzer) -> None:
+    """Drop ``analyzer`` from the cache of :func:`load` (it was closed: the next ``load`` makes a new one)."""
+    for key in [k for k, a in _CACHE.items() if a is analyzer]:
+        del _CACHE[key]
 
 
 def _resolve(spec: str, **kwargs: Any) -> Analyzer:

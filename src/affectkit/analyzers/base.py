@@ -30,6 +30,7 @@ class Analyzer(ABC):
     name: str = "analyzer"
     modality: str = "text"
     labelset: LabelSet
+    closed: bool = False  #: set by :meth:`close`
 
     # -- to implement ------------------------------------------------------------------------------------------------
     @abstractmethod
@@ -133,13 +134,21 @@ class Analyzer(ABC):
         return convert(batch.vad, batch.vad_scale, scale)
 
     def close(self) -> None:
-        """Release resources (servers, sessions). Safe to call twice."""
+        """Release resources (servers, sessions). Safe to call twice. A closed analyzer leaves the cache of
+        :func:`affectkit.load`, which makes a new one next time; subclasses call ``super().close()``."""
+        from affectkit.analyzers import forget
+
+        self.closed = True
+        forget(self)
 
     def __enter__(self) -> "Analyzer":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+        from affectkit.analyzers import forget
+
+        forget(self)  # also when a subclass's close() does not call ours
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, labelset={self.labelset.name!r})"

@@ -15,31 +15,13 @@ from typing import Any
 import numpy as np
 
 from affectkit.analyzers.base import Analyzer
-from affectkit.labels import LabelSet, list_labelsets, parrott_tree
+from affectkit.labels import LabelSet, labelset_from_names
 from affectkit.modules.heads import sigmoid, softmax
 from affectkit.schema import BatchPrediction
 
-_NEUTRAL_NAMES = {"neutral", "no emotion", "none", "other", "others", "noemotion"}
-
-
 def labelset_for(names: list[str], model_name: str) -> tuple[LabelSet, list[int]]:
     """A label set for a classifier's output names, and the column order that maps outputs onto it."""
-    lowered = [n.strip().lower() for n in names]
-    candidates = [ls for ls in list_labelsets() if set(lowered) <= set(ls.labels) and len(ls) == len(lowered)]
-    if candidates:
-        ls = candidates[0]
-        return ls, [lowered.index(lab) for lab in ls.labels]
-    tree = parrott_tree()
-    anchors: dict[str, str | None] = {}
-    neutral = None
-    for n in lowered:
-        if n in _NEUTRAL_NAMES:
-            anchors[n], neutral = None, n
-        else:
-            r = tree.normalize(n)
-            anchors[n] = r.node.id if r.node else None
-    ls = LabelSet(f"hf:{model_name}", tuple(lowered), neutral, f"labels of {model_name}", model_name, (), anchors)
-    return ls, list(range(len(lowered)))
+    return labelset_from_names(names, f"hf:{model_name}", f"labels of {model_name}", model_name)
 
 
 class HFClassifierAnalyzer(Analyzer):

@@ -27,6 +27,7 @@ def analyze(
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Rows per chunk (the unit of progress and resume)."),
     batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Texts per model call."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue an interrupted run of the same job."),
+    max_error_rate: Optional[float] = typer.Option(None, "--max-error-rate", min=0.0, max=1.0, help="Exit with status 3 when more than this share of rows (0..1) failed; the output is still written. Every row failing is always an error (status 1)."),
     engine: str = engine_option(),
     ray_address: Optional[str] = ray_address_option(),
     workers: Optional[str] = workers_option(),
@@ -38,7 +39,7 @@ def analyze(
     setup_logging(quiet)
     import affectkit
     from affectkit.labels import get_labelset
-    from affectkit.runner import AnalyzeOptions, run_analyze
+    from affectkit.runner import AnalyzeOptions, check_row_errors, run_analyze
     from affectkit.tabular import check_input
     from affectkit.vad import get_scale
 
@@ -59,9 +60,11 @@ def analyze(
     if needs_partitioned_run(input, output, engine):
         from affectkit.distributed import run_distributed
 
-        run_distributed("analyze", input, output, model, options, engine=engine, address=ray_address, fmt=fmt,
-                        output_format=output_format, chunk_size=chunk_size, workers=workers,
-                        cpus_per_worker=cpus_per_worker, runtime_env=ray_runtime_env, resume=resume, quiet=quiet)
+        done = run_distributed("analyze", input, output, model, options, engine=engine, address=ray_address,
+                               fmt=fmt, output_format=output_format, chunk_size=chunk_size, workers=workers,
+                               cpus_per_worker=cpus_per_worker, runtime_env=ray_runtime_env, resume=resume,
+                               quiet=quiet)
+        check_row_errors(done.rows, done.errors, max_error_rate, done.error_counts)
         return
     check_input(input, fmt)  # the user's file before the (slower) model load
     analyzer = affectkit.load(model)
@@ -77,3 +80,4 @@ def analyze(
         stats = analyzer.summary()
         if stats:
             print(f"  {analyzer.name}: " + ", ".join(f"{k}={v}" for k, v in stats.items()), file=sys.stderr)
+    check_row_errors(report.rows, report.errors, max_error_rate, report.error_counts)

@@ -17,4 +17,6 @@ def setup_logging(quiet: bool = False, verbose: bool = False) -> None:
     level = logging.WARNING if not verbose else logging.INFO
     if quiet:
         level = logging.ERROR
-    logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
+    from affectkit.cli.console import ProgressSafeHandler
+
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", handlers=[ProgressSafeHandler()])

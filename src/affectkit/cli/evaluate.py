@@ -50,7 +50,6 @@ def eval_command(
     if output is None:
         raise InputError("name an output folder with -o DIR")
     from affectkit.evaluation import baselines as baseline_models
-    from affectkit.evaluation.report import leaderboard_rows
     from affectkit.evaluation.runner import EvalOptions, ModelSpec, evaluate
 
     tasks = select_tasks(list(task or []), list(suite or []))
@@ -71,8 +70,31 @@ def eval_command(
                         address=ray_address, chunk_size=chunk_size, workers=workers,
                         cpus_per_worker=cpus_per_worker, runtime_env=ray_runtime_env, resume=resume, quiet=quiet)
         payload = json.loads((output / "results.json").read_text())
-    if quiet:
-        return
+    if not quiet:
+        _print_summary(payload, output)
+    dead = failed_models(payload)
+    if dead:
+        from affectkit.errors import RowErrorsError
+
+        raise RowErrorsError(f"every row failed for {', '.join(dead)} (see the error field of "
+                             f"{output / 'predictions'}); no score of it means anything")
+
+
+def failed_models(payload: dict) -> list[str]:
+    """The models whose every prediction failed, over all the tasks they were scored on (e.g. an unreachable LLM
+    server)."""
+    rows: dict[str, list[int]] = {}
+    for r in payload.get("results", []):
+        if r.get("status") == "ok" and r.get("n"):
+            seen = rows.setdefault(r["model"], [0, 0])
+            seen[0] += int(r["n"])
+            seen[1] += int(r.get("n_errors") or 0)
+    return [m for m, (n, errors) in rows.items() if errors >= n]
+
+
+def _print_summary(payload: dict, output: Path) -> None:
+    from affectkit.evaluation.report import leaderboard_rows
+
     for m in payload["models"]:
         if m["status"] != "ok":
             print(f"model {m['name']} skipped: {m['reason']}", file=sys.stderr)

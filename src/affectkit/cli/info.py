@@ -30,12 +30,15 @@ def labels_show(name: str) -> None:
 
 @labels_app.command("map")
 def labels_map(source: str, target: str) -> None:
-    """Show the mapping from SOURCE to TARGET label set, with its citation and unmapped labels."""
+    """Show the mapping from SOURCE to TARGET label set: its citation, the weights, how much of each source
+    label's probability mass carries over (the rest becomes the no-emotion mass), and target labels that no
+    source label reaches (a model predicts those through a head of its own, if it has one)."""
     from affectkit.labels import get_mapping
 
     m = get_mapping(source, target)
     print(json.dumps({"source": m.source.name, "target": m.target.name, "citation": m.citation,
-                      "derived": m.derived, "unmapped": m.unmapped, "map": m.as_dict()}, indent=2))
+                      "derived": m.derived, "unmapped": m.unmapped, "unreached": m.unreached,
+                      "mass_carried": m.mass_carried(), "map": m.as_dict()}, indent=2))
 
 
 @labels_app.command("normalize")

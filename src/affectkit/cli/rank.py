@@ -31,6 +31,7 @@ def rank(
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Rows scored per chunk."),
     batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Texts per model call."),
     memory_rows: int = typer.Option(1_000_000, "--memory-rows", min=1, help="Selected rows held in memory before spilling to disk."),
+    max_error_rate: Optional[float] = typer.Option(None, "--max-error-rate", min=0.0, max=1.0, help="Exit with status 3 when more than this share of rows (0..1) could not be scored; the ranking is still written. Every row failing is always an error (status 1)."),
     engine: str = engine_option(),
     ray_address: Optional[str] = ray_address_option(),
     workers: Optional[str] = workers_option(),
@@ -45,6 +46,7 @@ def rank(
     from affectkit.errors import InputError
     from affectkit.labels import get_labelset
     from affectkit.ranking import RankOptions, cut_size, load_for_ranking, run_rank
+    from affectkit.runner import check_row_errors
 
     try:
         cut_size(1, top, share)
@@ -61,9 +63,10 @@ def rank(
     if needs_partitioned_run(input, output, engine):
         from affectkit.distributed import run_distributed
 
-        run_distributed("rank", input, output, model, options, engine=engine, address=ray_address, fmt=fmt,
-                        output_format=output_format, chunk_size=chunk_size, workers=workers,
-                        cpus_per_worker=cpus_per_worker, runtime_env=ray_runtime_env, quiet=quiet)
+        done = run_distributed("rank", input, output, model, options, engine=engine, address=ray_address, fmt=fmt,
+                               output_format=output_format, chunk_size=chunk_size, workers=workers,
+                               cpus_per_worker=cpus_per_worker, runtime_env=ray_runtime_env, quiet=quiet)
+        check_row_errors(done.rows, done.errors, max_error_rate, done.error_counts)
         return
     analyzer = load_for_ranking(model)
     report = run_rank(input, output, analyzer, by, text_col=text_col, labels=labels, top=top, share=share,
@@ -73,3 +76,4 @@ def rank(
         where = f" -> {output}" if output else ""
         print(f"ranked {report.rows:,} rows by {by} in {report.seconds:.1f}s ({report.rows_per_second:,.0f} rows/s); "
               f"wrote {report.written:,}{where}; {report.errors:,} rows with errors (ranked last)", file=sys.stderr)
+    check_row_errors(report.rows, report.errors, max_error_rate)

@@ -14,9 +14,10 @@
 - :mod:`~affectkit.distributed.engine`: the driver loop and the in-process executor.
 - :mod:`~affectkit.distributed.ray_engine`: the Ray Data actor-pool executor.
 
-Exit status of the CLI: 0 done; 1 the job failed as a whole (bad options, every partition failed, Ray
-unreachable); 3 incomplete (some partitions failed, each listed with its path and reason; the rest are written;
-rerun the same command after fixing or removing them); 130 interrupted (rerun to resume).
+Exit status of the CLI (the table in README.md): 0 done; 1 the job failed as a whole (bad options, every partition
+or every row failed, Ray unreachable); 3 incomplete (some partitions failed, each listed with its path and reason;
+the rest are written; rerun the same command after fixing or removing them; or more rows failed than
+``--max-error-rate`` allows); 130 interrupted (rerun to resume).
 """
 
 from __future__ import annotations

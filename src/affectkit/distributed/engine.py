@@ -21,6 +21,7 @@ from affectkit.distributed.jobs import PartitionJob, Unit, run_unit
 from affectkit.distributed.manifest import Manifest, PartRecord
 from affectkit.distributed.partitions import OutputLayout, Partition, check_part_names, output_layout
 from affectkit.errors import AffectkitError, IncompleteJobError, InputError
+from affectkit.tabular.writers import OutputLock
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,12 @@ def run_partitioned(job: PartitionJob, input: str | Path, output: str | Path, ex
     """
     layout = output_layout(output, output_format or job.part_format)
     job.check_layout(layout)
+    with OutputLock(layout.target):  # a second job on the same output stops here, with a message
+        return _run_locked(job, input, layout, executor, fmt, resume, progress)
+
+
+def _run_locked(job: PartitionJob, input: str | Path, layout: OutputLayout, executor: Executor, fmt: str | None,
+                resume: bool, progress: bool) -> PartitionedReport:
     partitions = job.partitions(input, fmt, exclude=layout.target)
     check_part_names(partitions, layout)
     manifest = Manifest(layout.manifest, job.command, job.identity(), layout.fmt)

@@ -147,7 +147,7 @@ def output_layout(output: str | Path, output_format: str | None = None) -> Outpu
         fmt = (output_format or "parquet").lower()
         single = False
     else:
-        fmt = detect_format(output, output_format)
+        fmt = detect_format(output, output_format, option="--output-format")
         single = True
     if fmt not in OUTPUT_FORMATS:
         raise InputError(f"results need columns: write {', '.join(OUTPUT_FORMATS)} (got {fmt!r})")

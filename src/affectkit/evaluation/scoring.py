@@ -281,9 +281,14 @@ def _gold_scalar(target: str, data: TaskData) -> tuple[np.ndarray, str | None]:
 
 def _pred_scalar(task: Task, target: str, data: TaskData, P: PredictionArrays, scale: str | None) -> np.ndarray:
     """The predicted value of ``target`` per row: VAD dimensions converted to the gold ``scale``; otherwise the
-    task's ``attribute`` (see :mod:`affectkit.ranking`), by default the target itself. ``@emotion`` is the
-    score of each row's ``meta['emotion']`` label: the independent multi-label score when the analyzer gives one
-    (a distribution renormalised after mapping would inflate it on neutral texts), else its probability."""
+    task's ``attribute`` (see :mod:`affectkit.ranking`), by default the target itself.
+
+    ``@emotion`` is the probability of each row's ``meta['emotion']`` label, the analyzer's ``p_<emotion>`` (as the
+    EI-reg and WASSA-2017 scorers take it: one system score per tweet for its own emotion). When the analyzer's
+    labels were mapped onto the task's, it is the probability mass of the model labels that map onto the emotion,
+    *before* the mapped distribution is renormalised (renormalising after the model's neutral and unmapped labels
+    are dropped would inflate it on neutral texts). Thresholded multi-label scores are not used: after mapping
+    they are the largest of several piecewise-rescaled scores, not a probability of the emotion."""
     from affectkit.ranking import attribute_scores
 
     attribute = task.attribute or (target[6:] if target.startswith("label:") else target)
@@ -295,8 +300,8 @@ def _pred_scalar(task: Task, target: str, data: TaskData, P: PredictionArrays, s
         if (cols < 0).any():
             raise Unsupported(f"emotions {sorted({e for e, c in zip(emotions, cols) if c < 0})} are not labels of "
                               f"{P.labelset.name} (set labels: to a label set that has them)")
-        source = P.scores if P.scores is not None else P.dist
-        return source[np.arange(len(cols)), cols]
+        kept = np.where(np.isnan(P.kept_mass), 1.0, P.kept_mass)  # NaN = the labels were not mapped
+        return P.dist[np.arange(len(cols)), cols] * kept
     try:
         values = attribute_scores(P.to_batch(), attribute)
     except ValueError as e:
@@ -428,7 +433,8 @@ def sample_pairs(gold: np.ndarray, n_pairs: int, min_gap: float, seed: int) -> n
 
 def _assessment(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
     """Regression against ratings (EmoBank, Warriner, SemEval V-reg/EI-reg): per dimension (and per
-    ``group_by`` group, e.g. the four EI-reg emotions), then the mean over dimensions or groups."""
+    ``group_by`` group, e.g. the four EI-reg emotions), then the mean over dimensions or groups. Per-sample rows
+    hold each row once, with its group and its own gold and prediction."""
     assert task.target is not None
     dims = list(DIMENSIONS) if task.target == "vad" else [task.target]
     group_key = task.options.get("group_by")
@@ -440,6 +446,7 @@ def _assessment(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, se
     else:
         groups, group_names = None, [None]
     parts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []  # (name, gold, pred, rows)
+    per_dim: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # dim -> (gold, pred) over all rows
     notes = []
     for dim in dims:
         gold, scale = _gold_scalar(dim, data)
@@ -448,6 +455,7 @@ def _assessment(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, se
         except Unsupported as e:
             notes.append(f"{dim}: not predicted ({e})")
             continue
+        per_dim[dim] = (gold, pred)
         for g in group_names:
             rows = np.arange(len(gold)) if g is None else np.flatnonzero(groups == g)
             name = dim if g is None else (g if len(dims) == 1 else f"{dim}/{g}")
@@ -480,8 +488,8 @@ def _assessment(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, se
         scored.notes.append(f"{task.headline} is the mean over " + ", ".join(p[0] for p in parts))
     scales = {d: _gold_scalar(d, data)[1] for d in dims}
     scored.details["gold_scale"] = scales
-    cols = {name: (gold, pred) for name, gold, pred, _ in parts if "/" not in name}
-    scored.samples = [{name: {"gold": _f(g[i]), "pred": _f(p[i])} for name, (g, p) in cols.items()}
+    scored.samples = [{**({} if groups is None else {str(group_key): str(groups[i])}),
+                       **{dim: {"gold": _f(g[i]), "pred": _f(p[i])} for dim, (g, p) in per_dim.items()}}
                       for i in range(n)]
     return scored
 

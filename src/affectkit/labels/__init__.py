@@ -1,10 +1,10 @@
 """Emotion label sets, mappings between them, and Parrott's tree (TONE)."""
 
-from affectkit.labels.labelset import LabelSet, get_labelset, list_labelsets
+from affectkit.labels.labelset import LabelSet, get_labelset, labelset_from_names, list_labelsets
 from affectkit.labels.mapping import LabelMapping, get_mapping
 from affectkit.labels.tree import EmotionNode, EmotionTree, NormalizedWord, parrott_tree
 
-__all__ = ["LabelSet", "get_labelset", "list_labelsets", "LabelMapping", "get_mapping", "EmotionNode",
+__all__ = ["LabelSet", "get_labelset", "labelset_from_names", "list_labelsets", "LabelMapping", "get_mapping", "EmotionNode",
            "EmotionTree", "NormalizedWord", "parrott_tree", "normalize_emotion"]
 
 

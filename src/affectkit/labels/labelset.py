@@ -120,3 +120,28 @@ def get_labelset(name: "str | LabelSet") -> LabelSet:
 def list_labelsets() -> list[LabelSet]:
     """Every shipped label set, in file order."""
     return list(_registry().values())
+
+
+NEUTRAL_NAMES = frozenset({"neutral", "no emotion", "none", "other", "others", "noemotion", "nocode"})
+
+
+def labelset_from_names(names: list[str], name: str, description: str = "", source: str = "") -> tuple[LabelSet, list[int]]:
+    """A label set for free label names (a classifier's outputs, a user's data) and the column order that maps
+    the names onto it: a registered label set when the names are exactly its labels, else a new set whose labels
+    are anchored on Parrott's tree through the emotion vocabulary (so that mappings to every other set can be
+    derived); a name such as "neutral", "none" or "other" becomes its neutral label."""
+    lowered = [n.strip().lower() for n in names]
+    candidates = [ls for ls in list_labelsets() if set(lowered) <= set(ls.labels) and len(ls) == len(lowered)]
+    if candidates:
+        ls = candidates[0]
+        return ls, [lowered.index(lab) for lab in ls.labels]
+    tree = parrott_tree()
+    anchors: dict[str, str | None] = {}
+    neutral = None
+    for n in lowered:
+        if n in NEUTRAL_NAMES:
+            anchors[n], neutral = None, n
+        else:
+            r = tree.normalize(n)
+            anchors[n] = r.node.id if r.node else None
+    return LabelSet(name, tuple(lowered), neutral, description, source, (), anchors), list(range(len(lowered)))

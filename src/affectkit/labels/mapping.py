@@ -39,6 +39,16 @@ class LabelMapping:
         """Source labels with no counterpart in the target set."""
         return [lab for lab, row in zip(self.source.labels, self.matrix) if row.sum() == 0]
 
+    @property
+    def unreached(self) -> list[str]:
+        """Target labels that no source label feeds."""
+        return [lab for lab, col in zip(self.target.labels, self.matrix.T) if col.sum() == 0]
+
+    def mass_carried(self) -> dict[str, float]:
+        """The share of each source label's probability that lands on a target label (1 = all of it; the rest
+        is no-emotion mass: the source's neutral label, or an emotion the target set has no counterpart for)."""
+        return {lab: round(float(row.sum()), 6) for lab, row in zip(self.source.labels, self.matrix)}
+
     def targets_of(self, label: str) -> dict[str, float]:
         row = self.matrix[self.source.index(label)]
         return {self.target.labels[j]: float(w) for j in np.flatnonzero(row) for w in [row[j]]}
@@ -134,6 +144,43 @@ def _by_tree(src: LabelSet, tgt: LabelSet) -> np.ndarray:
     return m
 
 
+def _reach(m: np.ndarray) -> tuple[int, int]:
+    """How much of both label sets a mapping matrix uses: (target labels reached, source labels mapped)."""
+    return int((m.sum(axis=0) > 0).sum()), int((m.sum(axis=1) > 0).sum())
+
+
+def _keep_neutral(m: np.ndarray, src: LabelSet, tgt: LabelSet) -> np.ndarray:
+    if src.neutral is not None and tgt.neutral is not None and m[src.index(src.neutral)].sum() == 0:
+        m = m.copy()
+        m[src.index(src.neutral), tgt.index(tgt.neutral)] = 1.0
+    return m
+
+
+SPREAD = 0.1  # share of a source label's mass spread over the unreached target labels of its Parrott primary
+SPREAD_TARGETS = ("parrott-2", "parrott-3")  # finer than any training data: reachable only through the spread
+
+
+def _spread_within_primary(m: np.ndarray, src: LabelSet, tgt: LabelSet) -> np.ndarray:
+    """Make every target label reachable that sits under a Parrott primary the source reaches: each mapped source
+    label gives :data:`SPREAD` of its mass evenly to the target labels under its primary that no source label
+    reaches. Used only for Parrott's 25 and 135 tiers (:data:`SPREAD_TARGETS`), finer than any source can tell
+    apart; a prior, not an estimate: the rest of the mass keeps the derived mapping."""
+    unreached = m.sum(axis=0) == 0
+    if not unreached.any():
+        return m
+    primary_of = {j: (tgt.anchors.get(lab) or "").split(".")[0] for j, lab in enumerate(tgt.labels)}
+    out = m.copy()
+    for i, lab in enumerate(src.labels):
+        node = src.anchors.get(lab)
+        if not node or m[i].sum() == 0:
+            continue
+        pool = [j for j in np.flatnonzero(unreached) if primary_of[j] == node.split(".")[0]]
+        if pool:
+            out[i] *= 1.0 - SPREAD
+            out[i, pool] += SPREAD * m[i].sum() / len(pool)
+    return out
+
+
 @lru_cache(maxsize=512)
 def _mapping(src: LabelSet, tgt: LabelSet) -> LabelMapping:
     if src == tgt:
@@ -142,16 +189,25 @@ def _mapping(src: LabelSet, tgt: LabelSet) -> LabelMapping:
     if (src.name, tgt.name) in published:
         spec, citation = published[(src.name, tgt.name)]
         return LabelMapping(src, tgt, _matrix_from_spec(src, tgt, spec), citation, False)
+    # derived: through a published mapping to an intermediate set whose labels all exist by name in the target,
+    # or through the Parrott tree, whichever reaches more target labels (then maps more source labels)
+    best = (_by_tree(src, tgt), "derived: by label name, then through Parrott-tree anchors (affectkit labelsets.yaml)")
     for (s, mid_name), (spec, citation) in published.items():
         if s != src.name:
             continue
         mid = get_labelset(mid_name)
         to_target = _by_name(mid, tgt)
-        if (to_target.sum(axis=1) > 0).all():
-            matrix = _matrix_from_spec(src, mid, spec) @ to_target
-            return LabelMapping(src, tgt, matrix, f"derived: {citation}, then {mid.name} -> {tgt.name} by name", True)
-    return LabelMapping(src, tgt, _by_tree(src, tgt),
-                        "derived: by label name, then through Parrott-tree anchors (affectkit labelsets.yaml)", True)
+        if not (to_target.sum(axis=1) > 0).all() and not all(
+                to_target[j].sum() > 0 or lab == mid.neutral for j, lab in enumerate(mid.labels)):
+            continue
+        matrix = _keep_neutral(_matrix_from_spec(src, mid, spec) @ to_target, src, tgt)
+        if _reach(matrix) > _reach(best[0]):
+            best = (matrix, f"derived: {citation}, then {mid.name} -> {tgt.name} by name")
+    matrix = _spread_within_primary(best[0], src, tgt) if tgt.name in SPREAD_TARGETS else best[0]
+    citation = best[1]
+    if matrix is not best[0]:
+        citation += f"; {SPREAD:.0%} of each label's mass spread over the unreached labels of its Parrott primary"
+    return LabelMapping(src, tgt, matrix, citation, True)
 
 
 def get_mapping(source: str | LabelSet, target: str | LabelSet) -> LabelMapping:

@@ -109,6 +109,7 @@ class LLMAnalyzer(Analyzer):
 
     def close(self) -> None:
         self.client.close()
+        super().close()
 
     def predict_batch(self, items: list[Any], labels: LabelSet | None = None) -> BatchPrediction:
         target = labels if labels is not None else self.labelset

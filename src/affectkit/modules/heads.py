@@ -38,26 +38,43 @@ class CategoryHead:
     Two linear maps share the input: ``multi`` gives independent per-label probabilities (sigmoid; decided
     against per-label ``thresholds``), ``dist`` gives the soft distribution (softmax with a calibrated
     ``temperature``, fit on dev data by minimising NLL, as in Guo et al. 2017).
+
+    A label set with no neutral label may have one more ``dist`` output than labels: the *none* output, the mass
+    of text that shows none of the set's emotions. It is reported beside the labels' probabilities, which then sum
+    to one minus it (:meth:`forward`): neither dropped nor spread over the labels (affectkit.training.transfer).
     """
 
     kind = "categories"
 
     def __init__(self, labelset: str | LabelSet, w_multi: np.ndarray, b_multi: np.ndarray, w_dist: np.ndarray,
-                 b_dist: np.ndarray, temperature: float = 1.0, thresholds: np.ndarray | None = None) -> None:
+                 b_dist: np.ndarray, temperature: float = 1.0, thresholds: np.ndarray | None = None,
+                 fallback_below: float | None = None) -> None:
         self.labelset = get_labelset(labelset)
         k = len(self.labelset)
-        if w_multi.shape[0] != k or w_dist.shape[0] != k:
+        self.has_none = self.labelset.neutral is None and w_dist.shape[0] == k + 1
+        if w_multi.shape[0] != k or (w_dist.shape[0] != k and not self.has_none):
             raise ModelFormatError(f"category head has {w_multi.shape[0]} outputs but {self.labelset.name} has {k} labels")
         self.w_multi, self.b_multi = w_multi.astype(np.float32), b_multi.astype(np.float32)
         self.w_dist, self.b_dist = w_dist.astype(np.float32), b_dist.astype(np.float32)
         self.temperature = float(temperature)
         self.thresholds = np.full(k, 0.5) if thresholds is None else np.asarray(thresholds, dtype=np.float64)
+        # decision rule calibrated with the thresholds: a text with no label over its threshold takes its most
+        # probable label when its no-emotion mass is below this (see BatchPrediction.decisions)
+        self.fallback_below = None if fallback_below is None else float(fallback_below)
 
     def __call__(self, pooled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(distribution, per-label probabilities), each ``(n, K)``."""
-        dist = softmax((pooled @ self.w_dist.T + self.b_dist) / self.temperature)
-        scores = sigmoid(pooled @ self.w_multi.T + self.b_multi)
-        return dist.astype(np.float64), scores.astype(np.float64)
+        dist, scores, _ = self.forward(pooled)
+        return dist, scores
+
+    def forward(self, pooled: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(probabilities of the labels, per-label multi-label probabilities, the none mass or ``None`` without that
+        output); the first and the third sum to 1."""
+        dist = softmax((pooled @ self.w_dist.T + self.b_dist) / self.temperature).astype(np.float64)
+        scores = sigmoid(pooled @ self.w_multi.T + self.b_multi).astype(np.float64)
+        if not self.has_none:
+            return dist, scores, None
+        return dist[:, :-1], scores, dist[:, -1]
 
     def token_contributions(self, states: np.ndarray, label: int) -> np.ndarray:
         """Each token's share of the distribution logit of ``label`` (before the bias), ``(t,)``."""
@@ -69,8 +86,10 @@ class CategoryHead:
         save_file({"w_multi": self.w_multi, "b_multi": self.b_multi, "w_dist": self.w_dist, "b_dist": self.b_dist},
                   str(path / "weights.safetensors"))
         cfg = {"type": self.kind, "labelset": self.labelset.name, "labels": list(self.labelset.labels),
-               "neutral": self.labelset.neutral, "temperature": self.temperature,
+               "neutral": self.labelset.neutral, "none_output": self.has_none, "temperature": self.temperature,
                "thresholds": {lab: float(t) for lab, t in zip(self.labelset.labels, self.thresholds)}}
+        if self.fallback_below is not None:
+            cfg["fallback_below"] = self.fallback_below
         (path / "config.json").write_text(json.dumps(cfg, indent=2))
 
     @classmethod
@@ -81,7 +100,8 @@ class CategoryHead:
         ls = _head_labelset(cfg)
         thr = cfg.get("thresholds")
         thresholds = None if thr is None else np.array([thr[lab] for lab in ls.labels])
-        return cls(ls, w["w_multi"], w["b_multi"], w["w_dist"], w["b_dist"], cfg.get("temperature", 1.0), thresholds)
+        return cls(ls, w["w_multi"], w["b_multi"], w["w_dist"], w["b_dist"], cfg.get("temperature", 1.0), thresholds,
+                   cfg.get("fallback_below"))
 
 
 def _head_labelset(cfg: dict) -> LabelSet:

@@ -124,11 +124,12 @@ def add_key(path: str | Path, name: str) -> str:
 
 
 def key_from_headers(headers: dict[bytes, bytes] | list[tuple[bytes, bytes]]) -> str | None:
-    """The key a request carries in ``Authorization: Bearer KEY`` or ``X-API-Key: KEY`` (raw ASGI headers)."""
+    """The key a request carries in ``Authorization: Bearer KEY`` or ``X-API-Key: KEY`` (raw ASGI headers); an
+    empty header is no key, so an empty ``X-API-Key`` beside a Bearer token does not hide the token."""
     items = headers.items() if isinstance(headers, dict) else headers
     for name, value in items:
         lname = name.lower()
-        if lname == b"x-api-key":
+        if lname == b"x-api-key" and value.strip():
             return value.decode("latin-1").strip()
         if lname == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")

@@ -1,8 +1,11 @@
 """Streaming readers. Each yields :class:`Chunk` objects of at most ``chunk_size`` rows, in input order.
 
-A row that cannot be parsed (a CSV record with the wrong number of fields, a JSONL line that is not a JSON
-object) still becomes a row, with its reason in ``Chunk.errors``: rows in equals rows out. Bytes that are not
-valid UTF-8 are kept as lone surrogates (``errors="surrogateescape"``) so the row can say so.
+A row that cannot be parsed (a CSV record with the wrong number of fields or a stray quote, a JSONL line that is
+not a JSON object or lacks the text field) still becomes a row, with its reason in ``Chunk.errors``: rows in
+equals rows out. Bytes that are not valid UTF-8 are kept as lone surrogates (``errors="surrogateescape"``) so the
+row can say so. A CSV record that cannot be parsed and runs on over several lines (an unclosed quote) fails the
+job instead: the records after it cannot be told apart reliably, and none is merged into its neighbour. An empty
+input (no bytes, or only a header) gives one empty chunk, with the header's columns or just the text column.
 """
 
 from __future__ import annotations
@@ -38,18 +41,19 @@ class Chunk:
         return len(self.frame)
 
 
-def detect_format(path: str | Path, fmt: str | None = None) -> str:
-    """The format named by ``fmt`` or by the file extension (``.gz`` and friends are not sniffed)."""
+def detect_format(path: str | Path, fmt: str | None = None, option: str = "--format") -> str:
+    """The format named by ``fmt`` or by the file extension (``.gz`` and friends are not sniffed). ``option`` is
+    the command-line option that names the format, for the message (``--output-format`` for an output)."""
     if fmt:
         fmt = fmt.lower()
         if fmt not in FORMATS:
-            raise InputError(f"unknown format {fmt!r}; supported: {', '.join(FORMATS)}")
+            raise InputError(f"unknown format {fmt!r} ({option}); supported: {', '.join(FORMATS)}")
         return fmt
     if str(path) == "-":
         return "txt"
     ext = Path(path).suffix.lower()
     if ext not in _EXTENSIONS:
-        raise InputError(f"cannot tell the format of {path} from its extension {ext!r}; pass --format "
+        raise InputError(f"cannot tell the format of {path} from its extension {ext!r}; pass {option} "
                          f"({', '.join(FORMATS)})")
     return _EXTENSIONS[ext]
 
@@ -113,11 +117,12 @@ def _missing_column(col: str, columns: list[str], path: str | Path) -> InputErro
 
 def _read_delimited(path, delimiter: str, chunk_size: int, text_col: str | None, on_read) -> Iterator[Chunk]:
     with _open_text(path, on_read) as f:
-        reader = csv.reader(f, delimiter=delimiter)
+        reader = csv.reader(f, delimiter=delimiter, strict=True)
         try:
             header = next(reader)
-        except StopIteration:
-            raise InputError(f"{path} is empty: expected a header row") from None
+        except StopIteration:  # no bytes at all: no rows, and only the text column is known
+            yield Chunk(0, 0, pd.DataFrame(columns=[text_col or "text"], dtype=object), [])
+            return
         except csv.Error as e:
             raise InputError(f"cannot parse the header of {path}: {e}") from None
         header = _dedupe([h.strip() or f"column_{i + 1}" for i, h in enumerate(header)])
@@ -128,13 +133,18 @@ def _read_delimited(path, delimiter: str, chunk_size: int, text_col: str | None,
         errors: list[str | None] = []
         index = start = 0
         while True:
+            first_line = reader.line_num + 1
             try:
                 rec = next(reader)
             except StopIteration:
                 break
-            except csv.Error as e:  # e.g. NUL byte or unterminated quote at end of file
+            except csv.Error as e:  # e.g. a quote inside a quoted field, or an unterminated quote at end of file
+                if reader.line_num > first_line:  # a quote left open swallowed the lines after it
+                    raise InputError(f"{path}: the record at line {first_line} is not valid CSV ({e}) and runs on "
+                                     f"to line {reader.line_num} (an unclosed quote?): the records after it cannot "
+                                     "be told apart reliably; fix the quoting and rerun") from None
                 rows.append([None] * width)
-                errors.append(f"malformed row near line {reader.line_num}: {e}")
+                errors.append(f"malformed row at line {first_line}: {e}")
                 continue
             if not rec:
                 continue  # blank line: not a row
@@ -167,12 +177,18 @@ def _dedupe(names: list[str]) -> list[str]:
     return out
 
 
+_CHECK_ROWS = 1000  # JSONL rows read before a text field that no object among them has fails the whole job
+
+
 def _read_jsonl(path, chunk_size: int, text_col: str | None, on_read) -> Iterator[Chunk]:
+    """A line without ``text_col`` is a row with an error, wherever it is. Only when none of the objects among the
+    first rows has it (a wrong ``--text-col``) does the job fail, listing the fields of the first object."""
     with _open_text(path, on_read) as f:
         records: list[dict] = []
         errors: list[str | None] = []
         index = start = 0
-        checked = False
+        first_keys: list[str] | None = None  # the fields of the first object, while none has text_col
+        found = text_col is None
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
@@ -184,27 +200,47 @@ def _read_jsonl(path, chunk_size: int, text_col: str | None, on_read) -> Iterato
             else:
                 if isinstance(obj, dict):
                     records.append(obj)
-                    errors.append(None)
-                    if not checked and text_col is not None:
-                        if text_col not in obj:
-                            raise _missing_column(text_col, list(obj), path)
-                        checked = True
+                    if text_col is None or text_col in obj:
+                        errors.append(None)
+                        found = True
+                    else:
+                        errors.append(f"line {lineno} has no {text_col!r} field")
+                        first_keys = list(obj) if first_keys is None else first_keys
                 else:
                     records.append({})
                     errors.append(f"line {lineno} is a JSON {type(obj).__name__}, not an object")
-            if len(records) >= chunk_size:
-                yield Chunk(index, start, _frame(records), errors)
-                index, start, records, errors = index + 1, start + len(records), [], []
-        if records or index == 0:
-            yield Chunk(index, start, _frame(records), errors)
+            if not found and start + len(records) >= _CHECK_ROWS:
+                _check_text_field(text_col, first_keys, path)
+                found = True  # only malformed lines so far: they stay per-row errors
+            while found and len(records) >= chunk_size:
+                yield Chunk(index, start, _frame(records[:chunk_size], text_col), errors[:chunk_size])
+                index, start = index + 1, start + chunk_size
+                records, errors = records[chunk_size:], errors[chunk_size:]
+        if not found:
+            _check_text_field(text_col, first_keys, path)
+        for b in range(0, len(records), chunk_size):
+            yield Chunk(index, start, _frame(records[b : b + chunk_size], text_col), errors[b : b + chunk_size])
+            index, start = index + 1, start + len(records[b : b + chunk_size])
+        if index == 0:
+            yield Chunk(0, 0, _frame([], text_col), [])
 
 
-def _frame(records: list[dict]) -> pd.DataFrame:
+def _check_text_field(text_col: str | None, first_keys: list[str] | None, path) -> None:
+    """Fail the job when objects were read and none had the text field."""
+    if text_col is not None and first_keys is not None:
+        raise _missing_column(text_col, first_keys, path)
+
+
+def _frame(records: list[dict], text_col: str | None = None) -> pd.DataFrame:
+    """Rows as object columns (no type inference, so undecodable text survives to be reported per row); the text
+    column is there even when none of these rows has it."""
     cols: dict[str, None] = {}
     for r in records:
         for k in r:
             cols.setdefault(k, None)
-    return pd.DataFrame.from_records(records, columns=list(cols)).astype(object) if records else pd.DataFrame()
+    if text_col is not None:
+        cols.setdefault(text_col, None)
+    return pd.DataFrame(records, columns=list(cols), dtype=object)
 
 
 def _read_parquet(path, chunk_size: int, text_col: str | None, on_read) -> Iterator[Chunk]:

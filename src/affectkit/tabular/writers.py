@@ -5,12 +5,15 @@
       part-000000.csv ...    one per chunk, written to a temporary name and renamed when complete
 
 Resuming a job skips chunks whose part exists; a part is either complete or absent, so no row is duplicated or
-lost. Assembly streams part by part, so memory stays bounded whatever the input size.
+lost. Assembly streams part by part, so memory stays bounded whatever the input size. While a job writes
+``out.csv`` it holds ``out.csv.affectkit-lock`` (:class:`OutputLock`), so a second job on the same output stops
+at once with a message instead of removing the first one's parts.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
 import os
@@ -22,7 +25,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from affectkit.errors import InputError
+from affectkit.errors import InputError, OutputLockedError
 from affectkit.tabular.readers import detect_format
 from affectkit.text import clean_for_output
 
@@ -30,10 +33,39 @@ from affectkit.text import clean_for_output
 def _clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Make every string writable as UTF-8 (undecodable input bytes become U+FFFD in the output)."""
     out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = out[col].map(clean_for_output)
+    out.columns = [clean_for_output(c) for c in out.columns]
+    for i in range(out.shape[1]):
+        if out.iloc[:, i].dtype == object:
+            out.iloc[:, i] = out.iloc[:, i].map(clean_for_output)
     return out
+
+
+def _arrow_table(frame: pd.DataFrame):
+    """``frame`` as an Arrow table. A passthrough column whose cells mix types (an ``id`` that is a number on some
+    JSONL lines and a string on others, a ``text`` that is sometimes a number) is written as strings; nulls stay
+    null."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    frame = frame.copy()
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            try:
+                pa.array(frame[col], from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                frame[col] = frame[col].map(_as_text)
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _as_text(v: Any) -> str | None:
+    """A cell as text: strings as they are, other values as JSON (``5``, ``true``, ``{"a": 1}``), nulls as None."""
+    v = _to_jsonable(v)
+    if v is None or isinstance(v, str):
+        return v
+    return json.dumps(v, ensure_ascii=False, default=str)
 
 
 def _to_jsonable(v: Any) -> Any:
@@ -70,12 +102,11 @@ def write_frame(frame: pd.DataFrame, path: str | Path | None, fmt: str | None = 
         write_jsonl(frame, sys.stdout)
         sys.stdout.flush()
         return
-    fmt = detect_format(path, fmt)
+    fmt = detect_format(path, fmt, option="--output-format")
     if fmt == "parquet":
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        pq.write_table(_arrow_table(frame), path)
     elif fmt in ("csv", "tsv"):
         frame.to_csv(path, index=False, header=header, sep="," if fmt == "csv" else "\t", encoding="utf-8")
     elif fmt == "jsonl":
@@ -98,26 +129,91 @@ def fingerprint_file(path: str | Path) -> dict[str, Any]:
     return {"path": str(p.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "head_tail_sha256": h.hexdigest()}
 
 
+class OutputLock:
+    """An exclusive lock on an output: ``OUTPUT.affectkit-lock`` held with ``flock`` while a job writes
+    ``OUTPUT``, removed on :meth:`release`. A second job (in any process) that asks for it gets
+    :class:`~affectkit.errors.OutputLockedError` at once; a lock file left by a killed job holds nothing and is
+    taken over."""
+
+    def __init__(self, output: str | Path) -> None:
+        self.path = Path(output).with_name(Path(output).name + ".affectkit-lock")
+        self._fd: int | None = None
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no lock
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            while self._fd is None:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError as e:
+                    os.close(fd)
+                    if e.errno in (errno.EWOULDBLOCK, errno.EACCES):
+                        raise OutputLockedError(f"another affectkit job is writing {output} (it holds {self.path}); "
+                                                "wait for it to finish, or choose another -o") from None
+                    raise
+                try:
+                    same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+                except FileNotFoundError:
+                    same = False
+                if same:
+                    self._fd = fd
+                else:  # its holder released (and removed) it between our open and flock: take the new one
+                    os.close(fd)
+        except OSError as e:
+            raise InputError(f"cannot write the output {output}: {e.strerror or e}"
+                             + (f" ({e.filename})" if e.filename else "")) from None
+
+    def release(self) -> None:
+        """Remove the lock file and unlock. Safe to call twice."""
+        if self._fd is not None:
+            self.path.unlink(missing_ok=True)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "OutputLock":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def __del__(self) -> None:
+        self.release()
+
+
 class PartWriter:
-    """Writes chunk results as atomic part files next to ``output`` and assembles them at the end."""
+    """Writes chunk results as atomic part files next to ``output`` and assembles them at the end. Holds the
+    output's :class:`OutputLock` until :meth:`finish` or :meth:`close`."""
 
     def __init__(self, output: str | Path, fmt: str | None, identity: dict[str, Any], resume: bool = True) -> None:
         self.output = Path(output)
-        self.fmt = detect_format(output, fmt)
+        self.fmt = detect_format(output, fmt, option="--output-format")
         if self.fmt == "txt":
             raise InputError("results need columns: write .csv, .tsv, .jsonl or .parquet")
         self.dir = self.output.with_name(self.output.name + ".affectkit-parts")
         self.identity = identity
+        self.lock = OutputLock(self.output)
         manifest = self.dir / "manifest.json"
         self.resumed = 0
-        if self.dir.exists():
-            previous = json.loads(manifest.read_text()) if manifest.exists() else None
-            if resume and previous is not None and previous.get("identity") == identity:
-                self.resumed = len(self.done())
-            else:
-                shutil.rmtree(self.dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        manifest.write_text(json.dumps({"identity": identity}, indent=2))
+        try:
+            if self.dir.exists():
+                previous = json.loads(manifest.read_text()) if manifest.exists() else None
+                if resume and previous is not None and previous.get("identity") == identity:
+                    self.resumed = len(self.done())
+                else:
+                    shutil.rmtree(self.dir)
+            self.dir.mkdir(parents=True, exist_ok=True)
+            manifest.write_text(json.dumps({"identity": identity}, indent=2))
+        except OSError as e:
+            self.lock.release()
+            raise InputError(f"cannot write the output {output}: {e.strerror or e}"
+                             + (f" ({e.filename})" if e.filename else "")) from None
+
+    def close(self) -> None:
+        """Release the output's lock (the parts stay, so the job can resume). Safe to call twice."""
+        self.lock.release()
 
     def _part(self, index: int) -> Path:
         ext = {"csv": "csv", "tsv": "tsv", "jsonl": "jsonl", "parquet": "parquet"}[self.fmt]
@@ -145,6 +241,7 @@ class PartWriter:
             raise RuntimeError(f"parts in {self.dir} are not contiguous; rerun the job to resume it")
         rows = assemble_parts(parts, self.output, self.fmt)
         shutil.rmtree(self.dir)
+        self.close()
         return rows
 
 
@@ -200,16 +297,46 @@ def _assemble_parquet(parts: list[Path], out: Path) -> int:
     schemas = sorted((pq.read_schema(p) for p in parts), key=lambda sc: -len(sc.names))
     try:
         schema = pa.unify_schemas(schemas, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
-        raise InputError(f"cannot assemble Parquet output: column types differ between chunks ({e})") from None
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        schema = _unify_as_text(schemas)  # a column whose type differs between chunks is written as strings
     schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in schema])
     rows = 0
     with pq.ParquetWriter(out, schema) as w:
         for p in parts:
             t = pq.read_table(p)
-            t = pa.Table.from_arrays([t.column(n).cast(schema.field(n).type) if n in t.column_names
+            t = pa.Table.from_arrays([_cast(t.column(n), schema.field(n).type) if n in t.column_names
                                       else pa.nulls(t.num_rows, schema.field(n).type) for n in schema.names],
                                      schema=schema)
             w.write_table(t)
             rows += t.num_rows
     return rows
+
+
+def _unify_as_text(schemas: list) -> Any:
+    """Unify part schemas field by field (in the order of the first, widest one); a field whose types cannot be
+    unified (an ``id`` of numbers in one chunk and of strings in the next) becomes a string field."""
+    import pyarrow as pa
+
+    names: dict[str, None] = {}
+    for sc in schemas:
+        names.update(dict.fromkeys(sc.names))
+    fields = []
+    for name in names:
+        found = [pa.schema([sc.field(name)]) for sc in schemas if name in sc.names]
+        try:
+            fields.append(pa.unify_schemas(found, promote_options="permissive").field(0))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            fields.append(pa.field(name, pa.string()))
+    return pa.schema(fields)
+
+
+def _cast(column: Any, type_: Any) -> Any:
+    """``column`` as ``type_``; a nested column that Arrow cannot cast to a string is written as JSON text."""
+    import pyarrow as pa
+
+    try:
+        return column.cast(type_)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        if not pa.types.is_string(type_):
+            raise
+        return pa.array([_as_text(v) for v in column.to_pylist()], pa.string())

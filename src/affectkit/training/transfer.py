@@ -1,0 +1,260 @@
+"""Heads for any label set, trained on pooled vectors of every dataset mapped onto it (label-set transfer).
+
+A model predicts in a label set best through a head of its own, trained and calibrated for that set, rather than
+through another set's head and a mapping (the mapping loses the mass of labels with no counterpart, and the
+other set's thresholds do not fit). This module trains such heads on frozen encoder vectors:
+
+1. each dataset's gold labels become soft targets over the target set through
+   :func:`affectkit.labels.get_mapping` (weights shared as the mapping says); mass with no counterpart (neutral,
+   or an emotion the target set lacks) goes to the target's neutral label, or, for a set with no neutral label,
+   to an explicit *none* output that the head keeps beside its labels;
+2. rows are weighted so that every dataset counts alike (``balance=1``) or in between (``0 < balance < 1``), so
+   that one large corpus does not decide what every domain looks like (dataset-balanced sampling);
+3. two linear maps are fit by L-BFGS with an L2 penalty: a softmax over the labels (and *none*) on the soft
+   targets, and one logistic output per label on the mapped multi-hot targets (multi-label decisions);
+4. on the pooled dev rows (weighted alike) the softmax gets a temperature (Guo et al. 2017) and each label a
+   threshold that maximises its F1.
+
+The same code adapts a model to a user's own labelled rows (``affectkit adapt``): then the user's rows are the
+only dataset, in their own label set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from affectkit.datasets import EmotionDataset
+from affectkit.labels import LabelSet, get_labelset, get_mapping
+from affectkit.modules.heads import CategoryHead, sigmoid, softmax
+from affectkit.training.calibration import calibrate_thresholds, f1_per_label, fit_temperature
+
+
+@dataclass
+class TransferTargets:
+    """Soft targets of one dataset over a target label set.
+
+    ``dist`` is ``(n, K)`` when the target set has a neutral label, else ``(n, K + 1)`` with *none* last;
+    ``multi`` is ``(n, K)`` in [0, 1] (the weight with which each label is present).
+    """
+
+    dist: np.ndarray
+    multi: np.ndarray
+
+
+def source_distribution(ds: EmotionDataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A dataset's gold as ``(p, presence, none)`` over its own label set: ``p`` shares each row's mass over its
+    emotion labels, ``presence`` says how strongly each label is present (0/1, or the share of annotators who chose
+    it), ``none`` is the mass of no emotion (neutral gold, an all-zero row, or annotators who chose nothing)."""
+    assert ds.categories is not None and ds.labelset is not None
+    y = np.asarray(ds.categories, dtype=np.float64)
+    ls = ds.labelset
+    neutral = ls.index(ls.neutral) if ls.neutral is not None else None
+    if ds.category_kind == "votes":
+        raters = np.asarray(ds.meta.get("annotators", y.sum(axis=1)), dtype=np.float64)
+        presence = np.clip(y / np.maximum(raters, 1.0)[:, None], 0.0, 1.0)
+        p = y / np.maximum(np.maximum(y.sum(axis=1), raters), 1e-12)[:, None]
+    else:
+        presence = (y > 0).astype(np.float64) if ds.category_kind == "multi-hot" else np.clip(y, 0.0, 1.0)
+        p = presence / np.maximum(presence.sum(axis=1), 1e-12)[:, None]
+    none = 1.0 - p.sum(axis=1)
+    if neutral is not None:
+        none = none + p[:, neutral]
+        p[:, neutral] = 0.0
+        presence[:, neutral] = 0.0
+    return p, presence, np.clip(none, 0.0, 1.0)
+
+
+def transfer_targets(ds: EmotionDataset, target: LabelSet) -> TransferTargets:
+    """Soft targets of ``ds`` over ``target`` (see the module docstring)."""
+    p, presence, none = source_distribution(ds)
+    assert ds.labelset is not None
+    m = np.eye(len(target)) if ds.labelset == target else get_mapping(ds.labelset, target).matrix
+    if target.neutral is not None:
+        m = m.copy()
+        m[:, target.index(target.neutral)] = 0.0
+    mapped = p @ m
+    lost = np.clip(1.0 - mapped.sum(axis=1), 0.0, 1.0)  # neutral, no emotion, or emotions the target lacks
+    multi = np.clip(presence @ m, 0.0, 1.0)
+    del none  # (lost already holds it: p sums to 1 - none)
+    if target.neutral is not None:
+        k = target.index(target.neutral)
+        mapped[:, k] = lost
+        multi[:, k] = (multi.max(axis=1) == 0).astype(np.float64)
+        return TransferTargets(mapped, multi)
+    return TransferTargets(np.c_[mapped, lost], multi)
+
+
+def dataset_weights(sizes: Sequence[int], balance: float) -> list[float]:
+    """Per-row weight for each dataset, so that a dataset of ``n`` rows weighs ``n ** (1 - balance)`` in total
+    (``balance=1``: every dataset alike; ``0``: every row alike), scaled to a mean row weight of 1."""
+    total_rows = float(sum(sizes))
+    raw = [n ** -balance for n in sizes]
+    mean = sum(r * n for r, n in zip(raw, sizes)) / total_rows
+    return [r / mean for r in raw]
+
+
+@dataclass
+class LinearFit:
+    w: np.ndarray  # (outputs, dim)
+    b: np.ndarray  # (outputs,)
+
+
+def _fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, kind: str, max_iter: int = 300) -> LinearFit:
+    """L2-penalised linear model by L-BFGS: ``kind="softmax"`` (soft-target cross-entropy) or ``"sigmoid"``
+    (binary cross-entropy per output). The loss is the weighted mean over rows plus ``l2 / 2 * |W|^2``."""
+    from scipy.optimize import minimize
+
+    n, d = x.shape
+    k = y.shape[1]
+    wsum = float(weights.sum())
+
+    def loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w = theta[: k * d].reshape(k, d)
+        b = theta[k * d:]
+        z = x @ w.T + b
+        if kind == "softmax":
+            zs = z - z.max(axis=1, keepdims=True)
+            logp = zs - np.log(np.exp(zs).sum(axis=1, keepdims=True))
+            loss = -(weights[:, None] * y * logp).sum() / wsum
+            g = (np.exp(logp) * y.sum(axis=1, keepdims=True) - y) * weights[:, None] / wsum
+        else:
+            loss = (weights[:, None] * (np.logaddexp(0.0, z) - y * z)).sum() / wsum
+            g = (sigmoid(z) - y) * weights[:, None] / wsum
+        loss += 0.5 * l2 * float((w * w).sum())
+        gw = g.T @ x + l2 * w
+        return loss, np.concatenate([gw.ravel(), g.sum(axis=0)])
+
+    theta0 = np.zeros(k * d + k)
+    res = minimize(loss_grad, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
+    return LinearFit(res.x[: k * d].reshape(k, d), res.x[k * d:])
+
+
+@dataclass
+class TransferData:
+    """Pooled vectors and gold of one dataset, by split (``dev`` may be ``None``)."""
+
+    name: str
+    train: EmotionDataset
+    x_train: np.ndarray
+    dev: EmotionDataset | None = None
+    x_dev: np.ndarray | None = None
+    weight: float = 1.0  # multiplies the dataset's share of the training weight
+    calibrate: bool = True  # its dev rows calibrate the head (temperature, thresholds)
+
+
+@dataclass
+class TransferHead:
+    """A fitted head and what it was fit on; :meth:`to_category_head` gives the model-folder head."""
+
+    labelset: LabelSet
+    dist: LinearFit
+    multi: LinearFit
+    temperature: float
+    thresholds: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+    record: dict = field(default_factory=dict)
+    fallback_below: float | None = None
+
+    def to_category_head(self) -> CategoryHead:
+        """Fold the standardisation into the weights (inference sees raw pooled vectors)."""
+        def fold(f: LinearFit) -> tuple[np.ndarray, np.ndarray]:
+            w = f.w / self.sd[None, :]
+            return w, f.b - w @ self.mean
+
+        wm, bm = fold(self.multi)
+        wd, bd = fold(self.dist)
+        return CategoryHead(self.labelset, wm, bm, wd, bd, self.temperature, self.thresholds, self.fallback_below)
+
+
+def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: float = 0.1,
+                      balance: float = 1.0, max_iter: int = 300,
+                      progress: Callable[[str], None] | None = None) -> TransferHead:
+    """Fit a head over ``target`` on every dataset in ``data`` (see the module docstring)."""
+    target = get_labelset(target)
+    xs, dists, multis, ws = [], [], [], []
+    dxs, ddists, dmultis, dws = [], [], [], []
+    per_row = [w * d.weight for w, d in zip(dataset_weights([len(d.train) for d in data], balance), data)]
+    calibrating = [d for d in data if d.calibrate and d.dev is not None and len(d.dev)]
+    dev_weight = dict(zip([d.name for d in calibrating], dataset_weights([len(d.dev) for d in calibrating], 1.0)))
+    for d, w in zip(data, per_row):
+        t = transfer_targets(d.train, target)
+        xs.append(d.x_train)
+        dists.append(t.dist)
+        multis.append(t.multi)
+        ws.append(np.full(len(d.train), w))
+        if d.name in dev_weight and d.dev is not None and d.x_dev is not None:
+            td = transfer_targets(d.dev, target)
+            dxs.append(d.x_dev)
+            ddists.append(td.dist)
+            dmultis.append(td.multi)
+            dws.append(np.full(len(d.dev), dev_weight[d.name]))
+    x = np.concatenate(xs).astype(np.float64)
+    mean, sd = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
+    x = (x - mean) / sd
+    y_dist, y_multi, weights = np.concatenate(dists), np.concatenate(multis), np.concatenate(ws)
+    if progress:
+        progress(f"{target.name}: fitting on {len(x):,} rows from {len(data)} datasets")
+    dist = _fit(x, y_dist, weights, l2, "softmax", max_iter)
+    multi = _fit(x, y_multi, weights, l2, "sigmoid", max_iter)
+    head = TransferHead(target, dist, multi, 1.0, np.full(len(target), 0.5), mean, sd)
+    if dxs:
+        xd = (np.concatenate(dxs) - mean) / sd
+        wd = np.concatenate(dws)
+        head.temperature = fit_temperature(xd @ dist.w.T + dist.b, np.concatenate(ddists), weights=wd)
+        gold = np.concatenate(dmultis) >= 0.5
+        head.thresholds = calibrate_thresholds(sigmoid(xd @ multi.w.T + multi.b), gold, weights=wd)
+        head.fallback_below = calibrate_fallback(head, np.concatenate(dxs), gold, wd)
+    record = {"labelset": target.name, "l2": l2, "balance": balance,
+              "datasets": {d.name: {"train": len(d.train), "dev": len(d.dev) if d.dev is not None else 0,
+                                    "row_weight": round(w, 6)} for d, w in zip(data, per_row)}}
+    head.record = record
+    return head
+
+
+FALLBACK_GRID = (None, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
+
+
+def decide(head: TransferHead, x: np.ndarray, fallback_below: float | None = None) -> np.ndarray:
+    """Multi-label decisions for raw pooled vectors, by the rule a model folder applies
+    (:meth:`affectkit.schema.BatchPrediction.decisions`)."""
+    from affectkit.schema import BatchPrediction
+
+    dist, scores, none = predict_transfer(head, x)
+    return BatchPrediction(head.labelset, dist, scores, head.thresholds, none=none,
+                           fallback_below=fallback_below).decisions()
+
+
+def calibrate_fallback(head: TransferHead, x: np.ndarray, gold: np.ndarray, weights: np.ndarray) -> float | None:
+    """The no-emotion level below which a text with no label over its threshold takes its most probable label,
+    chosen on dev rows to maximise the mean of macro-F1 and Jaccard (SemEval-2018 E-c's multi-label accuracy),
+    both weighted; ``None`` when never falling back is best."""
+    best, best_score = None, -1.0
+    w = weights / weights.sum()
+    for level in FALLBACK_GRID:
+        pred = decide(head, x, level)
+        inter, union = (gold & pred).sum(axis=1), (gold | pred).sum(axis=1)
+        jac = float((np.where(union > 0, inter / np.maximum(union, 1), 1.0) * w).sum())
+        f1 = float(f1_per_label(gold, pred, weights)[gold.any(axis=0)].mean())
+        if (jac + f1) / 2 > best_score + 1e-9:
+            best, best_score = level, (jac + f1) / 2
+    return best
+
+
+def predict_transfer(head: TransferHead, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(probabilities of the labels, per-label scores, none)`` for raw pooled vectors, as a model folder gives
+    them (:meth:`affectkit.modules.heads.CategoryHead.forward`); ``none`` is the no-emotion mass (the neutral
+    label's probability when the set has one), and with a none output the labels' probabilities sum to 1 - none."""
+    xs = (x - head.mean) / head.sd
+    p = softmax((xs @ head.dist.w.T + head.dist.b) / head.temperature)
+    k = len(head.labelset)
+    ls = head.labelset
+    none = p[:, k] if p.shape[1] > k else p[:, ls.index(ls.neutral)] if ls.neutral is not None else np.zeros(len(x))
+    return p[:, :k], sigmoid(xs @ head.multi.w.T + head.multi.b), none
+
+
+__all__ = ["TransferData", "TransferHead", "TransferTargets", "calibrate_fallback", "dataset_weights", "decide",
+           "fit_transfer_head", "predict_transfer", "source_distribution", "transfer_targets"]

@@ -1,0 +1,338 @@
+"""The reliability findings of issue 18, as a user meets them on the command line: Ctrl-C, exit codes, broken
+CSV quoting, bad bytes and mixed types in JSONL, empty inputs, two jobs on one output, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from affectkit.cli import main
+from affectkit.tabular.writers import OutputLock
+from conftest import ROOT, run_cli
+
+INTERRUPTED = "interrupted: rerun the same command to resume"
+BIG_ROWS = 100_000  # several seconds of work for the lexicon on a busy 2-core machine
+
+
+@pytest.fixture
+def lexicon(fixtures):
+    return f"lexicon:{fixtures / 'emolex_wordlevel.txt'},{fixtures / 'nrc_vad.tsv'}"
+
+
+@pytest.fixture(scope="module")
+def big_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("big") / "big.csv"
+    words = ["I love this so much", "I hate waiting", "The meeting is at noon", "happy happy", "so sad today"]
+    path.write_text("id,text\n" + "".join(f"{i},{words[i % 5]} number {i}\n" for i in range(BIG_ROWS)))
+    return path
+
+
+def interrupt(tmp_path: Path, *args: str, marker: str) -> tuple[int, str]:
+    """Run the CLI in a subprocess, wait until ``marker`` (a progress bar's name) shows on stderr, press Ctrl-C
+    (SIGINT), and return the exit status and stderr."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    err_path = tmp_path / f"stderr-{time.monotonic_ns()}.txt"
+    with open(err_path, "wb") as err:
+        # SIGINT back to its default, in case the test runner was started with it ignored (a background job)
+        proc = subprocess.Popen([sys.executable, "-m", "affectkit", *args], env=env, stdout=subprocess.DEVNULL,
+                                stderr=err, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None and marker not in err_path.read_text(errors="replace"):
+            time.sleep(0.05)
+        assert proc.poll() is None, "the job finished before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(timeout=120)
+    return rc, err_path.read_text(errors="replace")
+
+
+def semeval_file(path: Path, n: int) -> Path:
+    labels = "anger anticipation disgust fear joy love optimism pessimism sadness surprise trust".split()
+    rows = "".join(f"2018-En-{i:06d}\tI love this so much number {i}\t" + "\t".join("1" if j == i % 11 else "0"
+                   for j in range(11)) + "\n" for i in range(n))
+    path.write_text("ID\tTweet\t" + "\t".join(labels) + "\n" + rows)
+    return path
+
+
+# -- 1. Ctrl-C ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", ["analyze-stdout", "rank", "eval", "partitioned"])
+def test_ctrl_c_exits_130_with_a_message_on_every_command(tmp_path, lexicon, big_csv, case):
+    if case == "analyze-stdout":
+        args, marker = ["analyze", str(big_csv), "--model", lexicon, "--chunk-size", "500"], "analyze:"
+    elif case == "rank":
+        args, marker = ["rank", str(big_csv), "--by", "joy", "--model", lexicon, "--chunk-size", "500"], "analyze:"
+    elif case == "eval":
+        data = semeval_file(tmp_path / "tweets.txt", BIG_ROWS)
+        task = tmp_path / "tweets.yaml"
+        task.write_text(f"task: tweets\ntype: perception\nmode: multi-label\n"
+                        f"dataset: {{loader: semeval2018-ec, split: test, path: {data}}}\n"
+                        f"labels: semeval-ec\nmetrics: [jaccard]\n")
+        args = ["eval", "--model", lexicon, "--task", str(task), "-o", str(tmp_path / "eval"), "--bootstrap", "0",
+                "--no-baselines", "--chunk-size", "500"]
+        marker = "eval:"
+    else:  # a directory of partitions, on the local engine
+        parts = tmp_path / "parts"
+        parts.mkdir()
+        for name in ("a.csv", "b.csv"):
+            (parts / name).write_bytes(big_csv.read_bytes())
+        args = ["analyze", str(parts), "-o", str(tmp_path / "results/"), "--model", lexicon, "--chunk-size", "500"]
+        marker = "partitions:"
+    rc, err = interrupt(tmp_path, *args, marker=marker)
+    assert rc == 130, err[-2000:]
+    assert INTERRUPTED in err and "Traceback" not in err
+
+
+# -- 3. exit codes: one test for each -------------------------------------------------------------------------------
+def test_exit_codes_success_partial_total_interrupted_usage(tmp_path, lexicon, big_csv):
+    src = tmp_path / "in.csv"
+    src.write_text("id,text\n1,I love this\n2,\n3,I hate waiting\n4,happy happy\n")  # row 2 fails: empty text
+    out = tmp_path / "out.csv"
+    # success: row errors within the allowed share (by default any share, as long as some row succeeded)
+    assert main(["analyze", str(src), "-o", str(out), "--model", lexicon, "-q"]) == 0
+    assert main(["analyze", str(src), "-o", str(out), "--model", lexicon, "-q", "--max-error-rate", "0.25"]) == 0
+    # partial failure: more rows failed than --max-error-rate allows; the output is still written
+    r = run_cli("analyze", str(src), "-o", str(out), "--model", lexicon, "-q", "--max-error-rate", "0.2")
+    assert r.returncode == 3, r.stderr
+    assert "1 of 4 rows failed (25.0%), over --max-error-rate 0.2" in r.stderr.decode()
+    assert len(pd.read_csv(out)) == 4
+    # total failure: no row succeeded
+    dead = tmp_path / "dead.csv"
+    dead.write_text("id,text\n1,\n2,   \n")
+    r = run_cli("analyze", str(dead), "-o", str(tmp_path / "dead-out.csv"), "--model", lexicon, "-q")
+    assert r.returncode == 1 and "all 2 rows failed" in r.stderr.decode()
+    assert len(pd.read_csv(tmp_path / "dead-out.csv")) == 2  # each row still says why
+    # interrupted
+    rc, err = interrupt(tmp_path, "analyze", str(big_csv), "-o", str(tmp_path / "big-out.csv"), "--model", lexicon,
+                        "--chunk-size", "500", marker="analyze:")
+    assert rc == 130 and INTERRUPTED in err
+    # bad usage
+    for bad in (["--max-error-rate", "1.5"], ["--no-such-option"]):
+        r = run_cli("analyze", str(src), "--model", lexicon, "-q", *bad)
+        assert r.returncode == 2, r.stderr
+
+
+def test_total_and_partial_failure_for_rank_and_partitioned_jobs(tmp_path, lexicon):
+    dead = tmp_path / "dead.csv"
+    dead.write_text("id,text\n1,\n2,   \n")
+    assert main(["rank", str(dead), "--by", "joy", "-o", str(tmp_path / "r.csv"), "--model", lexicon, "-q"]) == 1
+    some = tmp_path / "some.csv"
+    some.write_text("id,text\n1,\n2,happy\n")
+    assert main(["rank", str(some), "--by", "joy", "-o", str(tmp_path / "r.csv"), "--model", lexicon, "-q"]) == 0
+    assert main(["rank", str(some), "--by", "joy", "-o", str(tmp_path / "r.csv"), "--model", lexicon, "-q",
+                 "--max-error-rate", "0.4"]) == 3
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for name in ("a.csv", "b.csv"):
+        (parts / name).write_text("id,text\n1,\n2,  \n")
+    assert main(["analyze", str(parts), "-o", str(tmp_path / "res/"), "--model", lexicon, "-q"]) == 1
+
+
+def test_an_unreachable_llm_server_fails_the_job(tmp_path, fixtures):
+    pytest.importorskip("httpx", reason="the llm extra is not installed")
+    src = tmp_path / "in.txt"
+    src.write_text("I love it\nI hate it\n")
+    llm = "llm:fake-model@http://127.0.0.1:9/v1?max_retries=0&disk_cache=false"  # nothing listens on port 9
+    env = {"AFFECTKIT_CACHE_DIR": str(tmp_path / "cache"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    r = run_cli("analyze", str(src), "-o", str(tmp_path / "out.jsonl"), "-q", "--model", llm, env=env)
+    assert r.returncode == 1 and "all 2 rows failed (most often: connection failed" in r.stderr.decode()
+    task = tmp_path / "tweets.yaml"
+    task.write_text(f"task: tweets\ntype: perception\nmode: multi-label\ndataset: {{loader: semeval2018-ec, "
+                    f"split: test, path: {fixtures}/eval/semeval2018/2018-E-c-En-test-gold.txt}}\n"
+                    f"labels: semeval-ec\nmetrics: [jaccard]\n")
+    lexicon = f"lexicon:{fixtures}/eval/lexicon_emolex.txt"
+    r = run_cli("eval", "--model", llm, "--model", lexicon, "--task", str(task), "-o", str(tmp_path / "ev"),
+                "--bootstrap", "0", "--no-baselines", "-q", env=env)
+    assert r.returncode == 1 and f"every row failed for {llm} " in r.stderr.decode()
+    r = run_cli("eval", "--model", lexicon, "--task", str(task), "-o", str(tmp_path / "ev2"), "--bootstrap", "0",
+                "--no-baselines", "-q", env=env)
+    assert r.returncode == 0, r.stderr
+
+
+# -- 2. CSV quoting ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("raw,line", [
+    ('id,text\n1,happy day\n2,"unclosed quote here\n3,sad news\n4,angry me\n', 3),
+    ('id,text\n1,happy day\n2,sad\n3,"unclosed to the end\n4,angry me\n', 4),
+])
+def test_an_unclosed_csv_quote_fails_the_job_naming_the_line(tmp_path, lexicon, raw, line):
+    src = tmp_path / "in.csv"
+    src.write_text(raw)
+    out = tmp_path / "out.csv"
+    r = run_cli("analyze", str(src), "-o", str(out), "--model", lexicon, "-q")
+    err = r.stderr.decode()
+    assert r.returncode == 1 and f"the record at line {line} is not valid CSV" in err and "unclosed quote" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a_stray_quote_within_one_line_is_a_row_error(tmp_path, lexicon):
+    src = tmp_path / "in.csv"
+    src.write_text('id,text\n1,"happy" day\n2,sad news\n3,"multi\nline, fine"\n')
+    out = tmp_path / "out.jsonl"
+    assert main(["analyze", str(src), "-o", str(out), "--model", lexicon, "-q"]) == 0
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(rows) == 3 and rows[0]["error"].startswith("malformed row at line 2: ")
+    assert rows[1]["text"] == "sad news" and rows[1]["error"] is None and rows[2]["text"] == "multi\nline, fine"
+
+
+# -- 5. two jobs on one output --------------------------------------------------------------------------------------
+def test_a_second_job_on_the_same_output_stops_with_a_one_line_message(tmp_path, lexicon, big_csv):
+    out = tmp_path / "out.csv"
+    parts = tmp_path / "out.csv.affectkit-parts"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    first = subprocess.Popen([sys.executable, "-m", "affectkit", "analyze", str(big_csv), "-o", str(out), "--model",
+                              lexicon, "--chunk-size", "500", "-q"], env=env, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and first.poll() is None and len(list(parts.glob("part-*.csv"))) < 2:
+        time.sleep(0.05)
+    assert first.poll() is None, "the first job finished too soon"
+    second = run_cli("analyze", str(big_csv), "-o", str(out), "--model", lexicon, "--chunk-size", "500", "-q")
+    err = second.stderr.decode()
+    assert second.returncode == 1 and "another affectkit job is writing" in err and "Traceback" not in err
+    _, first_err = first.communicate(timeout=300)
+    assert first.returncode == 0, first_err.decode()
+    assert pd.read_csv(out)["id"].tolist() == list(range(BIG_ROWS))  # the first job lost nothing
+    assert not (tmp_path / "out.csv.affectkit-lock").exists()
+
+
+def test_output_lock_is_taken_over_from_a_killed_job_and_guards_partitioned_outputs(tmp_path, lexicon):
+    src = tmp_path / "in.csv"
+    src.write_text("id,text\n1,happy\n")
+    out = tmp_path / "out.csv"
+    (tmp_path / "out.csv.affectkit-lock").write_text("")  # left by a killed job: holds nothing
+    assert main(["analyze", str(src), "-o", str(out), "--model", lexicon, "-q"]) == 0
+    assert out.exists() and not (tmp_path / "out.csv.affectkit-lock").exists()
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    (parts / "a.csv").write_text("id,text\n1,happy\n")
+    with OutputLock(tmp_path / "results"):
+        r = run_cli("analyze", str(parts), "-o", str(tmp_path / "results/"), "--model", lexicon, "-q")
+    assert r.returncode == 1 and "another affectkit job is writing" in r.stderr.decode()
+    assert main(["analyze", str(parts), "-o", str(tmp_path / "results/"), "--model", lexicon, "-q"]) == 0
+
+
+# -- 15, 16, 18. JSONL: bad bytes, surrogates, mixed types, a missing text field -------------------------------------
+@pytest.mark.parametrize("ext", [".csv", ".jsonl", ".parquet"])
+def test_jsonl_with_invalid_utf8_and_surrogate_escapes_gives_row_errors(tmp_path, lexicon, ext):
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'{"text": "happy"}\n{"text": "caf\xff"}\n{"text": "a\\ud800b"}\n'
+                    b'{"text": "sad", "meta": {"k\xfe": ["x\\udfff"]}, "note": "\xfe"}\n')
+    out = tmp_path / f"out{ext}"
+    assert main(["analyze", str(src), "-o", str(out), "--model", lexicon, "-q"]) == 0
+    df = (pd.read_parquet(out) if ext == ".parquet" else pd.read_json(out, lines=True) if ext == ".jsonl"
+          else pd.read_csv(out))
+    errors = [None if pd.isna(e) else e for e in df["error"]]
+    assert errors[0] is None and errors[3] is None
+    assert errors[1] == "invalid UTF-8: byte 0xff at character 3"
+    assert errors[2] == "invalid text: unpaired surrogate U+D800 at character 1"
+    assert list(df["text"]) == ["happy", "caf\ufffd", "a\ufffdb", "sad"]  # written as UTF-8, never dropped
+    assert df["note"].tolist()[3] == "\ufffd"
+
+
+def test_mixed_types_in_a_jsonl_column_are_written_to_parquet_as_text(tmp_path, lexicon):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "text": "happy"}\n{"id": "b-2", "text": 5}\n{"id": 3, "text": "sad"}\n'
+                   '{"id": {"n": 4}, "text": "angry"}\n')
+    for chunk in ("4096", "1"):  # mixed inside one chunk, and between chunks
+        out = tmp_path / f"out-{chunk}.parquet"
+        assert main(["analyze", str(src), "-o", str(out), "--model", lexicon, "-q", "--chunk-size", chunk]) == 0
+        df = pd.read_parquet(out)
+        assert df["id"].tolist() == ["1", "b-2", "3", '{"n": 4}']
+        assert df["text"].tolist() == ["happy", "5", "sad", "angry"]
+        assert df["error"].tolist()[1] == "expected text, got int 5"
+
+
+def test_a_jsonl_line_without_text_is_a_row_error_wherever_it_is(tmp_path, lexicon):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "body": "x"}\n{"id": 2, "text": "happy"}\n{"id": 3}\n')
+    out = tmp_path / "out.jsonl"
+    assert main(["analyze", str(src), "-o", str(out), "--model", lexicon, "-q", "--chunk-size", "1"]) == 0
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [1, 2, 3]
+    assert [r["error"] for r in rows] == ["line 1 has no 'text' field", None, "line 3 has no 'text' field"]
+    assert list(rows[0])[:3] == ["id", "body", "text"]  # input columns in input order
+    # a field that no object has is a wrong --text-col: the job fails at once
+    r = run_cli("analyze", str(src), "--model", lexicon, "-q", "--text-col", "content")
+    assert r.returncode == 1 and "column 'content' not found" in r.stderr.decode()
+
+
+# -- 17. one-line errors instead of tracebacks ----------------------------------------------------------------------
+def test_broken_parquet_unwritable_output_and_missing_torch_give_one_line_errors(tmp_path, lexicon, monkeypatch,
+                                                                                   capsys):
+    empty = tmp_path / "empty.parquet"
+    empty.write_bytes(b"")
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(b"this is not parquet")
+    for src in (empty, corrupt):
+        r = run_cli("analyze", str(src), "--model", lexicon, "-q")
+        err = r.stderr.decode()
+        assert r.returncode == 1 and f"cannot read Parquet file {src}" in err and "Traceback" not in err
+    good = tmp_path / "in.csv"
+    good.write_text("text\nhappy\n")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    r = run_cli("analyze", str(good), "-o", str(blocker / "out.csv"), "--model", lexicon, "-q")
+    err = r.stderr.decode()
+    assert r.returncode == 1 and f"cannot write the output {blocker / 'out.csv'}" in err and "Traceback" not in err
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if torch were not installed
+    monkeypatch.setitem(sys.modules, "transformers", None)
+    assert main(["analyze", str(good), "--model", "hf:some/model", "-q"]) == 1
+    assert "hf: models need the hf extra" in capsys.readouterr().err
+
+
+# -- 19. empty inputs -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name,content", [("empty.csv", b""), ("header.csv", b"id,text\n"), ("empty.jsonl", b""),
+                                          ("blank.jsonl", b"\n\n"), ("empty.txt", b""), ("header.parquet", None)])
+@pytest.mark.parametrize("ext", [".csv", ".parquet"])
+def test_empty_inputs_give_an_empty_output_with_every_column(tmp_path, lexicon, name, content, ext):
+    src = tmp_path / name
+    if content is None:
+        pq.write_table(pa.table({"id": pa.array([], pa.int64()), "text": pa.array([], pa.string())}), src)
+    else:
+        src.write_bytes(content)
+    full = tmp_path / "in.csv"
+    full.write_text("id,text\n1,happy\n")
+    assert main(["analyze", str(full), "-o", str(tmp_path / f"full{ext}"), "--model", lexicon, "-q"]) == 0
+    out = tmp_path / f"out{ext}"
+    r = run_cli("analyze", str(src), "-o", str(out), "--model", lexicon)
+    assert r.returncode == 0, r.stderr
+    assert f"no rows in {src}" in r.stderr.decode()
+    read = pd.read_parquet if ext == ".parquet" else pd.read_csv
+    expected = [c for c in read(tmp_path / f"full{ext}").columns if c != "id" or name.startswith("header")]
+    df = read(out)
+    assert len(df) == 0 and list(df.columns) == expected
+
+
+def test_empty_stdin_is_an_empty_result():
+    r = run_cli("analyze", "-", input=b"")
+    assert r.returncode == 0 and r.stdout == b"" and "no rows in stdin" in r.stderr.decode()
+
+
+# -- 21. messages ---------------------------------------------------------------------------------------------------
+def test_unknown_output_extension_names_output_format(tmp_path, lexicon):
+    src = tmp_path / "in.csv"
+    src.write_text("text\nhappy\n")
+    r = run_cli("analyze", str(src), "-o", str(tmp_path / "x.xyz"), "--model", lexicon)  # with the progress bar
+    err = r.stderr.decode()
+    assert r.returncode == 1 and "pass --output-format" in err
+    assert err.startswith("error: ") or "\nerror: " in err  # on a line of its own
+
+
+def test_warnings_during_a_progress_bar_get_their_own_line(tmp_path, lexicon):
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    (parts / "a.csv").write_text("text\nhappy\n")
+    (parts / "b.csv").write_text("body\nsad\n")  # fails: no text column
+    r = run_cli("analyze", str(parts), "-o", str(tmp_path / "res/"), "--model", lexicon)
+    err = r.stderr.decode()
+    assert r.returncode == 3
+    assert re.search(r"(^|[\r\n])ERROR: partition \S*b\.csv failed", err), err

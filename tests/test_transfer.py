@@ -1,0 +1,210 @@
+"""Label-set transfer: soft targets, dataset weights, the linear fits, the none output and the fallback rule,
+each against values worked out by hand; `affectkit adapt` end to end; the new shared-data loaders."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from affectkit.datasets import EmotionDataset
+from affectkit.labels import get_labelset, get_mapping
+from affectkit.modules.heads import CategoryHead
+from affectkit.schema import BatchPrediction
+from affectkit.training.transfer import (TransferData, _fit, dataset_weights, fit_transfer_head, predict_transfer,
+                                         source_distribution, transfer_targets)
+from conftest import requires_data, run_cli
+
+
+def _ds(labelset: str, y, kind: str = "multi-hot", meta: dict | None = None) -> EmotionDataset:
+    y = np.asarray(y, dtype=np.float64)
+    return EmotionDataset("toy", "train", [f"t{i}" for i in range(len(y))], get_labelset(labelset), y,
+                          category_kind=kind, meta=meta or {})
+
+
+def test_source_distribution_multi_hot_neutral_and_empty_rows():
+    # smile: happy, angry, sad, surprise, disgust, nocode (neutral)
+    ds = _ds("smile", [[1, 0, 1, 0, 0, 0], [0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0]])
+    p, presence, none = source_distribution(ds)
+    np.testing.assert_allclose(p[0], [0.5, 0, 0.5, 0, 0, 0])
+    np.testing.assert_allclose(p[1], 0)  # nocode moves to none
+    np.testing.assert_allclose(none, [0, 1, 1])
+    np.testing.assert_allclose(presence[0], [1, 0, 1, 0, 0, 0])
+
+
+def test_source_distribution_votes_keep_the_annotators_who_chose_nothing():
+    # premo: joy, love, anger, sadness, fear, positive surprise, negative surprise; 3 annotators
+    ds = _ds("premo", [[2, 0, 1, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0]], "votes", {"annotators": [3, 3]})
+    p, presence, none = source_distribution(ds)
+    np.testing.assert_allclose(p[0, [0, 2]], [2 / 3, 1 / 3])
+    np.testing.assert_allclose(p[1, 0], 1 / 3)
+    np.testing.assert_allclose(none, [0, 2 / 3])
+    np.testing.assert_allclose(presence[1, 0], 1 / 3)
+
+
+def test_transfer_targets_send_unmatched_mass_to_none_or_neutral():
+    # brighter (anger fear joy sadness surprise) -> isear (joy fear anger sadness disgust shame guilt): surprise has
+    # no ISEAR counterpart, so a fear+surprise row keeps half its mass on fear and half on the none output
+    ds = _ds("brighter", [[0, 1, 0, 0, 1], [0, 0, 0, 0, 0]])
+    t = transfer_targets(ds, get_labelset("isear"))
+    assert t.dist.shape == (2, 8)  # 7 labels + none
+    np.testing.assert_allclose(t.dist[0], [0, 0.5, 0, 0, 0, 0, 0, 0.5])
+    np.testing.assert_allclose(t.dist[1], [0, 0, 0, 0, 0, 0, 0, 1])
+    np.testing.assert_allclose(t.multi[0], [0, 1, 0, 0, 0, 0, 0])
+    # onto a set with a neutral label (Ekman), the same mass lands on neutral, and an all-empty row is neutral
+    e = transfer_targets(ds, get_labelset("ekman"))
+    ekman = get_labelset("ekman")
+    assert e.dist.shape == (2, 7)
+    assert e.dist[0, ekman.index("fear")] == pytest.approx(0.5)
+    assert e.dist[0, ekman.index("surprise")] == pytest.approx(0.5)
+    assert e.multi[1, ekman.index("neutral")] == 1 and e.multi[0, ekman.index("neutral")] == 0
+
+
+def test_soft_published_mapping_shares_mass():
+    # GoEmotions love = joy + trust (Plutchik's dyad): half to each
+    ls = get_labelset("goemotions")
+    y = np.zeros((1, len(ls)))
+    y[0, ls.index("love")] = 1
+    t = transfer_targets(_ds("goemotions", y), get_labelset("plutchik"))
+    pl = get_labelset("plutchik")
+    assert t.dist[0, pl.index("joy")] == pytest.approx(0.5) and t.dist[0, pl.index("trust")] == pytest.approx(0.5)
+    assert get_mapping("goemotions", "isear").targets_of("remorse") == {"guilt": 1.0}
+
+
+def test_dataset_weights_by_hand():
+    # sizes 10 and 90, balance 1: raw row weights 1/10 and 1/90, mean over rows (1 + 1) / 100 = 0.02
+    np.testing.assert_allclose(dataset_weights([10, 90], 1.0), [5.0, 1 / 90 / 0.02])
+    np.testing.assert_allclose(dataset_weights([10, 90], 0.0), [1.0, 1.0])
+
+
+def test_linear_fit_gradient_matches_finite_differences_and_separates():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3))
+    labels = (x[:, 0] > 0).astype(int)
+    y = np.eye(2)[labels]
+    fit = _fit(x, y, np.ones(40), 1e-3, "softmax")
+    pred = (x @ fit.w.T + fit.b).argmax(axis=1)
+    assert (pred == labels).mean() == 1.0
+    fit2 = _fit(x, y[:, 1:], np.ones(40), 1e-3, "sigmoid")
+    assert ((x @ fit2.w.T + fit2.b)[:, 0] > 0).astype(int).tolist() == labels.tolist()
+
+
+def test_category_head_none_output_is_reported_beside_the_labels():
+    ls = get_labelset("leia")  # 5 labels, no neutral
+    k = len(ls)
+    w = np.zeros((k + 1, 2))
+    b = np.zeros(k + 1)
+    b[-1] = np.log(k)  # none gets k times the mass of each label: half of all
+    head = CategoryHead(ls, np.zeros((k, 2)), np.zeros(k), w, b)
+    dist, scores, none = head.forward(np.zeros((1, 2)))
+    np.testing.assert_allclose(dist, np.full((1, k), 0.5 / k))  # the labels share what none leaves
+    np.testing.assert_allclose(none, [0.5])
+    assert head.has_none
+
+
+def test_fallback_rule_by_hand():
+    ls = get_labelset("plutchik")
+    dist = np.full((3, 8), 1 / 16)
+    dist[:, 2] = 1 - 7 / 16  # fear is the most probable label everywhere
+    scores = np.full((3, 8), 0.1)
+    scores[2, 0] = 0.9  # row 2 decides joy by its threshold
+    none = np.array([0.2, 0.8, 0.2])
+    bp = BatchPrediction(ls, dist, scores, np.full(8, 0.5), none=none, fallback_below=0.5)
+    d = bp.decisions()
+    assert d[0].tolist() == [i == 2 for i in range(8)]  # nothing over threshold, none 0.2 < 0.5: falls back
+    assert not d[1].any()  # none 0.8: stays empty
+    assert d[2].tolist() == [i == 0 for i in range(8)]  # a label over its threshold: no fallback
+    assert not BatchPrediction(ls, dist, scores, np.full(8, 0.5), none=none).decisions()[0].any()
+
+
+def test_fit_transfer_head_on_toy_domains_is_calibrated_and_exports():
+    rng = np.random.default_rng(1)
+
+    def domain(name: str, n: int, shift: float):
+        x = rng.normal(size=(n, 4)) + shift
+        y = np.zeros((n, 5))  # brighter labels: anger fear joy sadness surprise
+        y[x[:, 0] > shift, 2] = 1  # joy when feature 0 is high
+        y[x[:, 1] > shift + 1, 1] = 1  # fear when feature 1 is high
+        ds = _ds("brighter", y)
+        return ds, x
+
+    (a, xa), (a_dev, xa_dev) = domain("a", 300, 0.0), domain("a", 100, 0.0)
+    (b, xb), (b_dev, xb_dev) = domain("b", 60, 0.5), domain("b", 40, 0.5)
+    head = fit_transfer_head("ekman", [TransferData("a", a, xa, a_dev, xa_dev), TransferData("b", b, xb, b_dev, xb_dev)])
+    assert head.record["datasets"]["b"]["row_weight"] > head.record["datasets"]["a"]["row_weight"]
+    dist, scores, none = predict_transfer(head, xa_dev)
+    ekman = get_labelset("ekman")
+    gold_joy = a_dev.categories[:, 2] > 0
+    assert (dist[:, ekman.index("joy")][gold_joy].mean() > dist[:, ekman.index("joy")][~gold_joy].mean())
+    cat = head.to_category_head()
+    d2, s2, _ = cat.forward(xa_dev)
+    np.testing.assert_allclose(d2, dist, atol=1e-5)  # standardisation folded into the weights
+    np.testing.assert_allclose(s2, scores, atol=1e-5)
+
+
+def test_labels_map_reports_mass_and_unreached():
+    m = get_mapping("goemotions", "isear")
+    carried = m.mass_carried()
+    assert carried["surprise"] == 0 and carried["remorse"] == 1 and carried["disapproval"] == 1
+    assert m.unreached == []
+    out = run_cli("labels", "map", "goemotions", "isear")
+    assert out.returncode == 0
+    doc = json.loads(out.stdout)
+    assert doc["mass_carried"]["neutral"] == 0 and doc["unreached"] == []
+
+
+def test_every_shipped_labelset_is_reachable_from_the_default_model():
+    import affectkit
+    from affectkit.labels import list_labelsets
+
+    model = affectkit.load("default")
+    for ls in list_labelsets():
+        if ls.name == "goemotions-sentiment":
+            continue  # polarity, not emotions: reached through the published sentiment grouping
+        head = model.head_for(ls)
+        if head.labelset == ls:
+            continue
+        m = get_mapping(head.labelset, ls)
+        assert m.unreached == [], (ls.name, m.unreached)
+
+
+def test_adapt_cli_writes_a_native_head(tmp_path):
+    rows = []
+    for i in range(30):
+        rows.append({"text": f"I feel so guilty that I forgot to call my mother again, day {i}", "label": "guilt"})
+        rows.append({"text": f"What a wonderful surprise party, I loved it, number {i}", "label": "joy"})
+        rows.append({"text": f"The meeting moved to room {i} at noon", "label": "none"})
+    path = tmp_path / "mine.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["text", "label"])
+        w.writeheader()
+        w.writerows(rows)
+    out = tmp_path / "adapted"
+    r = run_cli("adapt", str(path), "-o", str(out), "--model", "fast", "--no-prior", "-q")
+    assert r.returncode == 0, r.stderr.decode()
+    cfg = json.loads((out / "affectkit_model.json").read_text())
+    assert cfg["primary_labelset"] == "mine" and "heads/mine" in cfg["heads"]
+    record = json.loads((out / "training.json").read_text())["adapted_heads"]["mine"]
+    assert record["user_rows"] == 90 and record["user_dev"] == 18
+    import affectkit
+
+    model = affectkit.load(str(out))
+    preds = model.analyze(["I am so guilty, I forgot her birthday", "The bus leaves at nine"])
+    assert preds[0].top == "guilt"
+    assert set(preds[0].distribution) == {"guilt", "joy", "none"}
+
+
+@requires_data
+def test_new_shared_loaders_and_their_fixed_split():
+    from affectkit.datasets import hash_split, load_dataset
+
+    for name, labels in (("brighter", 5), ("gne", 15), ("premo", 7), ("smile", 6)):
+        parts = {s: load_dataset(name, s) for s in ("train", "dev", "test")}
+        assert all(len(d) for d in parts.values())
+        assert all(d.categories.shape[1] == labels for d in parts.values())
+        if name != "brighter":
+            assert set(parts["train"].texts).isdisjoint(parts["test"].texts)
+            assert all(hash_split(t) == "test" for t in parts["test"].texts[:50])
+    assert load_dataset("premo", "test").category_kind == "votes"
