@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from affectkit.evaluation.metrics import f1_score, onehot
-from affectkit.training.adapt import fit_adapted_head, model_embedder, shipped_data
+from affectkit.training.adapt import fit_adapted_head, model_embedder, shipped_data, trained_labelsets
 from affectkit.training.corpora import MAX_TEST_ROWS, SPLITS, load_split
 from affectkit.training.transfer import fit_transfer_head, predict_transfer
 
@@ -63,7 +63,8 @@ def main() -> None:
         test = load_split(name, SPLITS[name][2], MAX_TEST_ROWS)
         ls = test.labelset
         xt = embed(test.texts)
-        row: dict = {"mapped": macro_f1(test, model.predict_batch(test.texts, ls).to_labelset(ls).dist)}
+        own = ls if ls.name in trained_labelsets(model.path) else model.labelset  # as shipped before transfer heads
+        row: dict = {"mapped": macro_f1(test, model.predict_batch(test.texts, own).to_labelset(ls).dist)}
         zero = fit_transfer_head(ls, shipped)
         row["transfer"] = macro_f1(test, predict_transfer(zero, xt)[0])
         pool = pool_rows(name, test)

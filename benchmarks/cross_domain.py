@@ -5,8 +5,9 @@
 
 For each test set (MELD, EmoryNLP, DailyDialog: eval-only TV and daily dialogue; BRIGHTER, GoodNewsEveryone, PRemo,
 SMILE: the "ship" sets, each left out in turn) a head over that set's own label set is fit on every *other* "ship"
-category dataset (GoEmotions, BRIGHTER, GoodNewsEveryone, PRemo, SMILE), their gold mapped onto the test set's
-labels (affectkit.training.transfer), and scored on the left-out set's test split. The encoder never saw the
+category dataset (GoEmotions, BRIGHTER, GoodNewsEveryone, PRemo, SMILE; GoEmotions as a fixed 12,000-row sample
+of its train split, as for the shipped heads), their gold mapped onto the test set's labels
+(affectkit.training.transfer), and scored on the left-out set's test split. The encoder never saw the
 left-out set either: `default` and `fast` were fine-tuned on GoEmotions and EmoBank only, and the baseline is the
 stock all-MiniLM-L6-v2 (frozen, mean-pooled) with the same logistic heads on the same folds.
 
@@ -33,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from affectkit.evaluation.metrics import f1_score, onehot
-from affectkit.training.corpora import MAX_TEST_ROWS, SHIP, SPLITS, VectorCache, folder_digest, load_split
+from affectkit.training.corpora import MAX_TEST_ROWS, MAX_TRAIN_ROWS, SHIP, SPLITS, VectorCache, folder_digest, load_split
+from affectkit.training.adapt import model_embedder, trained_labelsets
 from affectkit.training.transfer import TransferData, decide, fit_transfer_head, predict_transfer
 
 MULTI_LABEL = {"brighter", "premo"}
@@ -67,8 +69,7 @@ def model_encoder(spec: str):
         enc = load_encoder(folder, "onnx-transformer")
         return (lambda texts: embed_texts(enc, texts)), f"minilm-{folder_digest(folder)}", None
     model = affectkit.load(spec)
-    model.evidence = False
-    return model.embed, f"{model.name}-{folder_digest(model.path)}", model
+    return model_embedder(model, cache_root=None), "", model
 
 
 def stock_minilm_onnx(out: Path = Path("runs/cache/minilm-fp32")) -> Path:
@@ -86,14 +87,16 @@ def stock_minilm_onnx(out: Path = Path("runs/cache/minilm-fp32")) -> Path:
     return out
 
 
-def run(models: list[str], l2: float, balance: float, out_json: str | None) -> dict:
+def run(models: list[str], l2: float, balance: float, out_json: str | None, max_train_rows: int | None = MAX_TRAIN_ROWS,
+        fallback: bool = True, in_domain: bool = True) -> dict:
     tests = {n: load_split(n, SPLITS[n][2], MAX_TEST_ROWS) for n in TEST_SETS}
-    pool = {n: (load_split(n, SPLITS[n][0]), load_split(n, SPLITS[n][1])) for n in SHIP}
-    results: dict = {"l2": l2, "balance": balance, "rows": {n: len(d) for n, d in tests.items()}, "models": {}}
+    pool = {n: (load_split(n, SPLITS[n][0], max_train_rows), load_split(n, SPLITS[n][1])) for n in SHIP}
+    results: dict = {"l2": l2, "balance": balance, "max_train_rows": max_train_rows, "fallback": fallback,
+                     "rows": {n: len(d) for n, d in tests.items()}, "models": {}}
     for spec in models:
         t0 = time.time()
         embed, key, model = model_encoder(spec)
-        cache = VectorCache(embed, key)
+        cache = VectorCache(embed, key) if key else model_embedder(model)
         xs = {n: (cache(tr.texts), cache(dv.texts)) for n, (tr, dv) in pool.items()}
         xt = {n: cache(d.texts) for n, d in tests.items()}
         print(f"[{spec}] vectors ready in {time.time() - t0:.0f} s", file=sys.stderr)
@@ -101,20 +104,24 @@ def run(models: list[str], l2: float, balance: float, out_json: str | None) -> d
         for name, ds in tests.items():
             assert ds.labelset is not None
             row: dict = {}
-            if model is not None:
-                bp = model.predict_batch(ds.texts, ds.labelset).to_labelset(ds.labelset)
+            if model is not None:  # the head the model was trained with for this set, else its primary head, mapped
+                own = ds.labelset if ds.labelset.name in trained_labelsets(model.path) else model.labelset
+                bp = model.predict_batch(ds.texts, own).to_labelset(ds.labelset)
                 row["mapped"] = score(name, ds, bp.dist, bp.decisions())
             for variant, include_self in (("transfer", False), ("in-domain", True)):
-                if include_self and name not in SHIP:
+                if include_self and (name not in SHIP or not in_domain):
                     continue
                 data = [TransferData(n, tr, xs[n][0], dv, xs[n][1]) for n, (tr, dv) in pool.items()
                         if include_self or n != name]
                 head = fit_transfer_head(ds.labelset, data, l2=l2, balance=balance)
                 dist, _, _ = predict_transfer(head, xt[name])
-                row[variant] = score(name, ds, dist, decide(head, xt[name], head.fallback_below))
+                rule = head.fallback_below if fallback else None
+                row[variant] = score(name, ds, dist, decide(head, xt[name], rule))
             res[name] = row
             print(f"[{spec}] {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()), file=sys.stderr)
         results["models"][spec] = res
+        print(f"[{spec}] mean over the {len(res)} left-out sets: "
+              f"{np.mean([r['transfer'] for r in res.values()]):.3f}", file=sys.stderr)
     if out_json:
         Path(out_json).parent.mkdir(parents=True, exist_ok=True)
         Path(out_json).write_text(json.dumps(results, indent=2))
@@ -161,9 +168,14 @@ def main() -> None:
                     help="affectkit model specs, and 'minilm' for the frozen stock MiniLM baseline")
     ap.add_argument("--l2", type=float, default=0.1)
     ap.add_argument("--balance", type=float, default=1.0, help="dataset balance (1: every dataset weighs alike)")
+    ap.add_argument("--max-train-rows", type=int, default=MAX_TRAIN_ROWS,
+                    help="fixed sample of larger training sets (GoEmotions); 0 = every row")
+    ap.add_argument("--no-fallback", action="store_true", help="decide by the per-label thresholds alone")
+    ap.add_argument("--no-in-domain", action="store_true", help="skip the in-domain reference column")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
-    print_table(run(args.models, args.l2, args.balance, args.json))
+    print_table(run(args.models, args.l2, args.balance, args.json, args.max_train_rows or None,
+                    not args.no_fallback, not args.no_in_domain))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import numpy as np
 
 from affectkit.datasets import EmotionDataset
 from affectkit.labels import LabelSet, labelset_from_names
-from affectkit.training.corpora import SHIP, SPLITS, VectorCache, folder_digest, load_split
+from affectkit.training.corpora import MAX_TRAIN_ROWS, SHIP, SPLITS, VectorCache, folder_digest, load_split
 from affectkit.training.transfer import TransferData, TransferHead, fit_transfer_head
 
 # label sets that get no head of their own: GoEmotions keeps its fine-tuned head; Parrott's 25 and 135 tiers are
@@ -38,18 +38,20 @@ def shipped_data(embed: Callable[[list[str]], np.ndarray], datasets: Sequence[st
         if name in exclude:
             continue
         train_split, dev_split, _ = SPLITS[name]
-        train = load_split(name, train_split)
+        train = load_split(name, train_split, MAX_TRAIN_ROWS)
         dev = load_split(name, dev_split) if dev_split else None
         out.append(TransferData(name, train, embed(train.texts), dev, embed(dev.texts) if dev is not None else None))
     return out
 
 
 def model_embedder(model, cache_root: str | Path | None = "runs/cache/vectors") -> Callable[[list[str]], np.ndarray]:
-    """A model's pooled vectors (evidence off), cached on disk under ``cache_root`` unless it is ``None``."""
+    """A model's pooled vectors (evidence off), cached on disk under ``cache_root`` (keyed by its encoder's
+    files) unless it is ``None``."""
     model.evidence = False
     if cache_root is None or model.path is None:
         return model.embed
-    return VectorCache(model.embed, f"{model.name}-{folder_digest(model.path)}", cache_root)
+    encoder = model.path / model.config["encoder"]["path"]
+    return VectorCache(model.embed, f"{model.name}-{folder_digest(encoder)}", cache_root)
 
 
 # where each "ship" dataset comes from and under which terms (the loaders' ``license``; docs cite the papers)
@@ -119,6 +121,14 @@ def write_heads(folder: str | Path, heads: Sequence[TransferHead], section: str,
         _replace_card_section(folder / "README.md", transfer_card(record))
 
 
+def trained_labelsets(folder: str | Path) -> set[str]:
+    """The label sets a model folder has heads for from its own training run (not transfer or adapted heads)."""
+    record_path = Path(folder) / "training.json"
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    tasks = record.get("config", {}).get("tasks", [])
+    return {t.get("labelset") for t in tasks if t.get("type") == "categories" and not t.get("auxiliary")}
+
+
 def add_shipped_heads(folder: str | Path, labelsets: Sequence[str] | None = None, l2: float = 0.1,
                       balance: float = 1.0, progress: Callable[[str], None] | None = print) -> list[TransferHead]:
     """Fit and write a transfer head for each shipped label set: by default every set but
@@ -127,9 +137,7 @@ def add_shipped_heads(folder: str | Path, labelsets: Sequence[str] | None = None
     from affectkit.model import AffectModel
 
     model = AffectModel.load(folder)
-    record_path = Path(folder) / "training.json"
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    fine_tuned = {t.get("labelset") for t in record.get("config", {}).get("tasks", []) if t.get("type") == "categories"}
+    fine_tuned = trained_labelsets(folder)
     names = list(labelsets) if labelsets else [ls.name for ls in list_labelsets()
                                                 if ls.name not in NO_TRANSFER_HEAD and ls.name not in fine_tuned]
     data = shipped_data(model_embedder(model))
@@ -197,7 +205,8 @@ def adapt(model: str | Path, ds: EmotionDataset, output: str | Path, labelset_na
     ds = user_labelset(ds, labelset_name)
     assert ds.labelset is not None
     t0 = time.time()
-    head = fit_adapted_head(model_embedder(loaded), ds, ds.labelset, with_shipped, None, dev_fraction, l2, seed)
+    head = fit_adapted_head(model_embedder(loaded, cache_root=None), ds, ds.labelset, with_shipped, None,
+                            dev_fraction, l2, seed)
     out = Path(output)
     if out.exists():
         shutil.rmtree(out)

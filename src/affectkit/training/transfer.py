@@ -102,7 +102,7 @@ class LinearFit:
     b: np.ndarray  # (outputs,)
 
 
-def _fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, kind: str, max_iter: int = 300) -> LinearFit:
+def _fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, kind: str, max_iter: int = 100) -> LinearFit:
     """L2-penalised linear model by L-BFGS: ``kind="softmax"`` (soft-target cross-entropy) or ``"sigmoid"``
     (binary cross-entropy per output). The loss is the weighted mean over rows plus ``l2 / 2 * |W|^2``."""
     from scipy.optimize import minimize
@@ -114,7 +114,7 @@ def _fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, kind: str
     def loss_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w = theta[: k * d].reshape(k, d)
         b = theta[k * d:]
-        z = x @ w.T + b
+        z = (x @ w.T.astype(x.dtype)).astype(np.float64) + b
         if kind == "softmax":
             zs = z - z.max(axis=1, keepdims=True)
             logp = zs - np.log(np.exp(zs).sum(axis=1, keepdims=True))
@@ -124,7 +124,7 @@ def _fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, kind: str
             loss = (weights[:, None] * (np.logaddexp(0.0, z) - y * z)).sum() / wsum
             g = (sigmoid(z) - y) * weights[:, None] / wsum
         loss += 0.5 * l2 * float((w * w).sum())
-        gw = g.T @ x + l2 * w
+        gw = (g.T.astype(x.dtype) @ x).astype(np.float64) + l2 * w
         return loss, np.concatenate([gw.ravel(), g.sum(axis=0)])
 
     theta0 = np.zeros(k * d + k)
@@ -171,7 +171,7 @@ class TransferHead:
 
 
 def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: float = 0.1,
-                      balance: float = 1.0, max_iter: int = 300,
+                      balance: float = 1.0, max_iter: int = 100,
                       progress: Callable[[str], None] | None = None) -> TransferHead:
     """Fit a head over ``target`` on every dataset in ``data`` (see the module docstring)."""
     target = get_labelset(target)
@@ -194,7 +194,7 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
             dws.append(np.full(len(d.dev), dev_weight[d.name]))
     x = np.concatenate(xs).astype(np.float64)
     mean, sd = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
-    x = (x - mean) / sd
+    x = ((x - mean) / sd).astype(np.float32)  # float32 products: twice as fast, and L-BFGS does not need more
     y_dist, y_multi, weights = np.concatenate(dists), np.concatenate(multis), np.concatenate(ws)
     if progress:
         progress(f"{target.name}: fitting on {len(x):,} rows from {len(data)} datasets")
