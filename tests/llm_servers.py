@@ -8,7 +8,10 @@ the request's last user message, so each row of one job can meet a different fau
   ``hang_seconds``), ``badbody`` (a truncated JSON body); without ``*n`` the fault never stops;
 - ``FAULT[garbage]``: reply with prose that holds no JSON; ``FAULT[fenced]``: reply with the JSON in a code fence
   and with trailing commas; ``FAULT[401echo]``: HTTP 401 whose message echoes the Authorization header, as some
-  servers echo keys.
+  servers echo keys;
+- ``FAULT[drip]``: send the reply one byte every ``drip_seconds`` (``driphead``: its status line and headers
+  too), so that no single read waits long; ``FAULT[huge]``: a reply of ``huge_bytes`` whose content is valid JSON
+  that breaks the schema (an ``emotions`` string of that size).
 
 ``reject_formats`` makes it refuse ``response_format`` types with HTTP 400, like servers without structured
 output. It records every request (headers and body) and the most requests it had in flight at once.
@@ -41,9 +44,12 @@ CLASSIFY_REPLY = {"emotions": [{"label": "joy", "score": 0.8}, {"label": "surpri
 class FaultServer:
     def __init__(self, reply: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]] | None = None,
                  hang_seconds: float = 3.0, delay: float = 0.0, reject_formats: tuple[str, ...] = (),
-                 models: tuple[str, ...] = ("fake-model",)) -> None:
+                 models: tuple[str, ...] = ("fake-model",), drip_seconds: float = 0.2,
+                 huge_bytes: int = 5_000_000) -> None:
         self.reply = reply if reply is not None else CLASSIFY_REPLY
         self.hang_seconds = hang_seconds
+        self.drip_seconds = drip_seconds
+        self.huge_bytes = huge_bytes
         self.delay = delay
         self.reject_formats = set(reject_formats)
         self.models = models
@@ -162,10 +168,33 @@ class FaultServer:
                     content = "I am sorry, but I cannot tell which emotions this text expresses."
                 elif kind == "fenced":
                     content = "Here you go:\n```json\n" + content[:-1] + ",}\n```\nHope this helps!"
-                self._send(200, {"id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model"),
-                                 "choices": [{"index": 0, "finish_reason": "stop",
-                                              "message": {"role": "assistant", "content": content}}],
-                                 "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}})
+                elif kind == "huge":
+                    content = json.dumps({"emotions": "x" * server.huge_bytes})
+                payload = {"id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model"),
+                           "choices": [{"index": 0, "finish_reason": "stop",
+                                        "message": {"role": "assistant", "content": content}}],
+                           "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}}
+                if faulty and kind in ("drip", "driphead"):
+                    self._drip(json.dumps(payload).encode(), headers_too=kind == "driphead")
+                    return
+                self._send(200, payload)
+
+            def _drip(self, data: bytes, headers_too: bool) -> None:
+                head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        f"Content-Length: {len(data)}\r\n\r\n").encode()
+                if not headers_too:
+                    self.wfile.write(head)
+                    self.wfile.flush()
+                    head = b""
+                try:
+                    for i in range(len(head) + len(data)):
+                        if server._stop.wait(server.drip_seconds):
+                            return
+                        self.wfile.write((head + data)[i:i + 1])
+                        self.wfile.flush()
+                except OSError:  # the client gave up
+                    pass
+                self.close_connection = True
 
         return Handler
 

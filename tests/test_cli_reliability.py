@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -336,3 +337,140 @@ def test_warnings_during_a_progress_bar_get_their_own_line(tmp_path, lexicon):
     err = r.stderr.decode()
     assert r.returncode == 3
     assert re.search(r"(^|[\r\n])ERROR: partition \S*b\.csv failed", err), err
+
+
+# -- issue 18, second probe: resume fingerprint, run summary, CSV formulas, long texts ------------------------------
+class _Interrupting:
+    """Wraps an analyzer; ``analyze_batch`` raises KeyboardInterrupt on call number ``stop_at`` (1-based), as a
+    Ctrl-C in the middle of a job would."""
+
+    def __init__(self, inner, stop_at: int | None = None) -> None:
+        self.inner, self.stop_at, self.calls = inner, stop_at, 0
+        self.name, self.labelset = inner.name, inner.labelset
+
+    def analyze_batch(self, items, labels=None):
+        self.calls += 1
+        if self.stop_at is not None and self.calls >= self.stop_at:
+            raise KeyboardInterrupt
+        return self.inner.analyze_batch(items, labels)
+
+    def predict_batch(self, items, labels=None):
+        return self.inner.predict_batch(items, labels)
+
+    def info(self):
+        return self.inner.info()
+
+
+def _interrupted_then_resumed(tmp_path, lexicon, texts, chunk_size, edit=None):
+    """Run a job on ``texts`` that is interrupted after its first chunk, apply ``edit(path)`` to the input, then
+    run the same job again; return the second run's report and output."""
+    import affectkit
+    from affectkit.runner import AnalyzeOptions, run_analyze
+
+    src, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    pd.DataFrame({"id": range(len(texts)), "text": texts}).to_csv(src, index=False)
+    analyzer = affectkit.load(lexicon)
+    opts = AnalyzeOptions(batch_size=chunk_size)
+    with pytest.raises(KeyboardInterrupt):
+        run_analyze(src, out, _Interrupting(analyzer, stop_at=2), opts, chunk_size=chunk_size, progress=False)
+    assert len(list((tmp_path / "out.csv.affectkit-parts").glob("part-*.csv"))) == 1
+    if edit is not None:
+        edit(src)
+    report = run_analyze(src, out, analyzer, opts, chunk_size=chunk_size, progress=False)
+    return report, pd.read_csv(out, keep_default_na=False)
+
+
+def test_resume_notices_a_same_size_edit_in_mid_file_with_the_mtime_restored(tmp_path, lexicon):
+    """Finding 4: the fingerprint covered only size, mtime and the first and last MiB."""
+    n = 100_000  # about 3 MiB: row 45,000 is more than 1 MiB from either end, in the first chunk
+    texts = [f"I love this {i:06d}" for i in range(n)]
+
+    def edit(path: Path) -> None:
+        st = path.stat()
+        data = bytearray(path.read_bytes())
+        at = data.index(b"I love this 045000")
+        assert 1 << 20 < at < len(data) - (1 << 20)
+        data[at:at + 11] = b"I hate this"  # same length
+        path.write_bytes(bytes(data))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+
+    report, df = _interrupted_then_resumed(tmp_path, lexicon, texts, 60_000, edit)
+    assert report.resumed_chunks == 0  # the job started over: its input is not the one the parts came from
+    assert df.loc[45_000, "text"] == "I hate this 045000"
+
+
+def test_fingerprint_hashes_every_byte_and_ignores_the_mtime(tmp_path):
+    from affectkit.tabular.writers import fingerprint_file
+
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"a" * (3 << 20))
+    before = fingerprint_file(path)
+    path.write_bytes(b"a" * (3 << 19) + b"b" + b"a" * ((3 << 19) - 1))
+    assert fingerprint_file(path) != before
+    path.write_bytes(b"a" * (3 << 20))
+    os.utime(path, (1, 1))
+    assert fingerprint_file(path) == before  # touched, not changed: still resumable
+
+
+def test_summary_after_a_resume_counts_every_error_and_the_speed_of_this_run_only(tmp_path, lexicon):
+    """Finding 20: errors in resumed chunks were not counted, and rows/s counted rows this run did not analyse."""
+    texts = [("" if i % 10 == 0 else f"I love this {i}") for i in range(2_000)]  # 200 empty texts, 100 per chunk
+    report, df = _interrupted_then_resumed(tmp_path, lexicon, texts, 1_000)
+    assert report.resumed_chunks == 1 and report.rows == 2_000 and report.analysed == 1_000
+    assert report.errors == 200 == (df["error"] != "").sum()
+    assert report.error_counts == {"empty text": 200}
+    assert report.rows_per_second == pytest.approx(1_000 / report.seconds)
+
+
+def test_csv_escape_formulas_on_the_command_line(tmp_path, lexicon):
+    """Finding 11: cells starting with = + - @ reached the CSV as they were."""
+    src = tmp_path / "in.csv"
+    texts = ["=HYPERLINK(\"http://x\",\"click\")", "+1+2", "-2+3", "@SUM(A1)", "I love this", "\tTAB"]
+    pd.DataFrame({"=id": range(len(texts)), "text": texts}).to_csv(src, index=False)
+    out, raw = tmp_path / "out.csv", tmp_path / "raw.csv"
+    assert main(["analyze", str(src), "-o", str(out), "--model", lexicon, "-q", "--csv-escape-formulas"]) == 0
+    assert main(["analyze", str(src), "-o", str(raw), "--model", lexicon, "-q"]) == 0
+    escaped = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert escaped["text"].tolist() == ["'" + t for t in texts[:4]] + ["I love this", "'\tTAB"]
+    assert list(escaped.columns)[0] == "'=id" and escaped["'=id"].tolist() == [str(i) for i in range(6)]
+    assert pd.to_numeric(escaped["valence"]).notna().any()  # numbers (negative ones too) stay numbers
+    assert pd.read_csv(raw, dtype=str, keep_default_na=False)["text"].tolist() == texts  # off by default
+
+
+def test_max_chars_gives_a_row_error_not_a_truncation(tmp_path, lexicon):
+    """Finding 22: a per-text length limit (off by default)."""
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"text": t}) + "\n" for t in ["I love this", "happy " * 50, "so sad"]))
+    out = tmp_path / "out.jsonl"
+    assert main(["analyze", str(src), "-o", str(out), "--model", lexicon, "-q", "--max-chars", "100"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["error"] for r in rows] == [None, "text has 300 characters, over the limit of 100 (--max-chars)", None]
+    assert rows[1]["emotion_1"] is None and rows[0]["emotion_1"] is not None
+
+
+def test_a_batch_is_split_so_no_model_call_holds_more_than_max_batch_chars(lexicon):
+    """Finding 22: four 0.5 MB texts went to the encoder in one call; memory now grows with the largest call."""
+    import affectkit
+    from affectkit.analyzers.base import MAX_BATCH_CHARS
+
+    analyzer = affectkit.load(lexicon)
+    sizes: list[int] = []
+    real = type(analyzer).predict_batch
+
+    def recording(self, items, labels=None):
+        sizes.append(sum(len(t) for t in items))
+        return real(self, items, labels)
+
+    long = ("I am so happy today and also a little sad. " * 12_000)[:500_000]
+    texts = [long, "short one", long, long, "another", long] + ["tiny"] * 100
+    try:
+        type(analyzer).predict_batch = recording
+        batch = analyzer.analyze_batch(texts)
+    finally:
+        type(analyzer).predict_batch = real
+    assert len(batch) == len(texts) and not any(batch.errors)
+    assert max(sizes) <= 500_000 + len("short one") and sum(sizes) == sum(map(len, texts))
+    assert all(s <= MAX_BATCH_CHARS for s in sizes if s < 500_000)
+    alone = affectkit.load(lexicon).analyze_batch([long])
+    np.testing.assert_allclose(batch.dist[2], alone.dist[0])  # the same scores as without the split

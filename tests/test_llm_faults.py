@@ -94,7 +94,9 @@ def test_faults_leave_a_complete_job_with_errors_on_the_affected_rows():
     repairs = dict(zip(texts, out["repairs"]))
     assert repairs["FAULT[fenced] fence"] == ["repaired malformed JSON"] and repairs["fine one"] is None
     # retries: 2 + 1 + 1 + 1 for the recovering rows, 2 each for badbody, 503 and the endless hang
-    assert summary["retries"] == 11 and summary["failed"] == 4 and summary["replies"] == 11
+    assert summary["retries"] == 11 and summary["failed"] == 4 and summary["prompts"] == 11
+    # replies that came: not those of badbody, 503 and the hang, which never got one (garbage did: prose)
+    assert summary["replies"] == 8
     assert summary["prompt_tokens"] == 11 * 8 and summary["structured_output"] == "json_schema"
 
 
@@ -305,3 +307,60 @@ def test_cli_analyze_reports_llm_usage_in_the_summary(tmp_path):
     summary = r.stderr.split("llm:fake-model: ")[1]
     assert "replies=2" in summary and "prompt_tokens=22" in summary and "completion_tokens=14" in summary
     assert "retries=1" in summary and "structured_output=json_schema" in summary
+
+
+# -- issue 18, second probe: deadlines, reply size, unrequested and out-of-range fields, the reply count ----------
+@pytest.mark.parametrize("fault", ["drip", "driphead"])
+def test_timeout_is_a_deadline_for_the_whole_request_not_per_read(fault):
+    """Finding 12: a server dripping a byte every 0.2 s kept a timeout=1 request alive for the whole reply."""
+    import time
+
+    with FaultServer(drip_seconds=0.2) as server:
+        llm = make(server, timeout=1.0, max_retries=1, breaker=0)
+        t0 = time.monotonic()
+        p = llm.analyze(f"FAULT[{fault}] slow", labels="ekman")
+        took = time.monotonic() - t0
+    assert p.error.startswith("request timed out after 1s") and "gave up after 2 attempts" in p.error
+    assert took < 2 * 1.0 + 1.5, took  # two attempts of at most 1 s each, plus a short backoff
+    assert p.extra["usage"]["attempts"] == 2
+
+
+def test_a_huge_reply_is_not_read_past_the_cap_and_errors_quote_little():
+    """Finding 13: an 80 MB reply was read whole and copied into the error cell."""
+    with FaultServer(huge_bytes=5_000_000) as server:
+        p = make(server).analyze("FAULT[huge] big", labels="ekman")
+        assert p.error.startswith("the server's reply is over 1,000,000 bytes (max_reply_bytes)")
+        assert len(p.error) <= 300 and p.extra["usage"]["attempts"] == 1  # not retried: it would come again
+        # read in full (the cap raised), the reply breaks the schema: the message quotes at most 300 characters
+        q = make(server, max_reply_bytes=10_000_000).analyze("FAULT[huge] big", labels="ekman")
+    assert q.error.startswith("invalid reply:") and len(q.error) <= 300
+
+
+def test_fields_not_asked_for_are_ignored_and_out_of_range_ones_dropped_with_a_note():
+    """Finding 14: valence 23.5, arousal -2.5 and intensity 3.0 were used though not asked for and off scale."""
+    reply = {"emotions": [{"label": "joy", "score": 0.8}], "valence": 23.5, "arousal": -2.5, "dominance": 5,
+             "intensity": 3.0, "cause": "x", "evidence": [{"quote": "love", "emotion": "joy"}]}
+    with FaultServer(reply) as server:
+        bare = make(server, outputs="").analyze("I love it", labels="ekman")
+        asked = make(server, outputs="vad,intensity").analyze("I love it", labels="ekman")
+    assert bare.error is None and bare.emotions[0].label == "joy"
+    assert (bare.valence, bare.arousal, bare.dominance, bare.intensity) == (None, None, None, None)
+    assert bare.cause is None and bare.evidence == []
+    # asked for: the in-range dominance is kept, the rest dropped with a note; the row itself is fine
+    assert asked.error is None and asked.dominance == pytest.approx(0.0)
+    assert (asked.valence, asked.arousal, asked.intensity) == (None, None, None)
+    notes = " ".join(asked.extra["repairs"])
+    assert "dropped valence=23.5" in notes and "dropped arousal=-2.5" in notes and "dropped intensity=3.0" in notes
+    with FaultServer({**reply, "valence": True, "arousal": "high", "intensity": 0.5}) as server:
+        typed = make(server, outputs="vad,intensity").analyze("I love it", labels="ekman")
+    assert typed.error is None and typed.valence is None and typed.arousal is None
+    assert typed.intensity == pytest.approx(0.5)
+
+
+def test_summary_counts_only_replies_that_came():
+    """Finding 21: every prompt was counted as a reply, answered or not."""
+    with FaultServer() as server:
+        llm = make(server, max_retries=1, breaker=0)
+        llm.analyze(["fine", "FAULT[503] down", "FAULT[garbage] prose", None], labels="ekman")
+        summary = llm.summary()
+    assert summary["prompts"] == 3 and summary["replies"] == 2 and summary["failed"] == 2

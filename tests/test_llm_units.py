@@ -168,8 +168,10 @@ def test_schema_repairs_clamp_truncate_convert_and_drop():
                                     {"label": "anger", "score": 0.1}],
                        "valence": 0, "cause": 42})
     r = parse_reply(text, SCHEMA)
-    assert r.data == {"emotions": [{"label": "joy", "score": 1}, {"label": "fear", "score": 0.25}], "valence": 1}
+    # a list item's score is clamped (its label is the answer); an optional rating out of its range is no rating
+    assert r.data == {"emotions": [{"label": "joy", "score": 1}, {"label": "fear", "score": 0.25}]}
     assert any("clamped emotions/0/score=8 to 1" in x for x in r.repairs)
+    assert any("dropped valence=0: out of range" in x for x in r.repairs)
     assert any("kept the first 2 items" in x for x in r.repairs)
     assert any("dropped invalid cause" in x for x in r.repairs)
 

@@ -320,3 +320,101 @@ def test_fast_prediction_to_dict_equals_dataclasses_asdict(spec):
         if d["extra"].get("usage"):
             d["extra"]["usage"]["tokens"] = 0
         assert p.distribution.get("anger") != -1.0 and (not p.extra.get("usage") or p.extra["usage"]["tokens"] == 3)
+
+
+# -- issue 18, second probe ----------------------------------------------------------------------------------------
+def test_auth_off_answers_only_to_loopback_host_names(client, spec, monkeypatch):
+    """Finding 10: with auth off any Host was accepted, which let a web page reach the service by DNS rebinding."""
+    for host in ("evil.example", "evil.example:8000", "127.0.0.1.evil.example", "10.0.0.1", "localhost.evil.example"):
+        r = post(client, {"text": "hi"}, headers={"host": host})
+        assert r.status_code == 421, (host, r.text)
+        assert "answers only to loopback names" in r.json()["detail"]
+        assert client.get("/", headers={"host": host}).status_code == 421  # the page too
+    for host in ("localhost", "localhost:8000", "LOCALHOST.", "127.0.0.1:8000", "127.0.0.2", "[::1]:8000"):
+        assert post(client, {"text": "hi"}, headers={"host": host}).status_code == 200, host
+    assert 'affectkit_rejected_requests_total{reason="host"}' in client.get("/metrics").text
+    monkeypatch.setenv("AFFECTKIT_API_KEY_HASHES", f"alice={hash_key('ak_right')}")
+    with make_client(spec, host="0.0.0.0") as c:  # auth on: the key is what counts, whatever the Host
+        r = post(c, {"text": "hi"}, headers={"host": "api.example.com", "X-API-Key": "ak_right"})
+        assert r.status_code == 200
+
+
+def _parquet(tmp_path, texts, row_group_size=None) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "bomb.parquet"
+    pq.write_table(pa.table({"text": texts}), path, compression="zstd", row_group_size=row_group_size)
+    return path.read_bytes()
+
+
+def test_parquet_upload_bomb_is_refused_from_its_metadata(client, tmp_path, monkeypatch):
+    """Finding 9: a 225 KB upload that decompressed to 60 M rows was read whole, then refused with 413."""
+    import pyarrow.parquet as pq
+
+    many = _parquet(tmp_path, ["same text"] * 2_000_000)
+    wide = _parquet(tmp_path, ["x" * 200_000] * 5)  # 5 rows, 1 MB once decompressed
+    assert len(many) < 64_000 and len(wide) < 64_000  # under the body limit
+
+    def no_decoding(self, *a, **k):
+        raise AssertionError("rows were decoded before the limits were checked")
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", no_decoding)
+    monkeypatch.setattr(pq.ParquetFile, "read", no_decoding)
+    r = client.post("/v1/analyze/file", files={"file": ("bomb.parquet", many)})
+    assert r.status_code == 413 and "the file has 2,000,000 rows, over the limit of 20" in r.json()["detail"]
+    r = client.post("/v1/analyze/file", files={"file": ("wide.parquet", wide)})
+    assert r.status_code == 413 and "bytes of data once decompressed, over the limit of 40,000" in r.json()["detail"]
+    monkeypatch.undo()
+    ok = client.post("/v1/analyze/file", files={"file": ("ok.parquet", _parquet(tmp_path, TEXTS))})
+    assert ok.status_code == 200 and len(ok.json()["predictions"]) == len(TEXTS)
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+2", "-2+3", "@SUM(A1:A9)", "\tcmd", "fine"]
+
+
+def test_csv_download_escapes_formulas(client, tmp_path):
+    """Finding 11: cells beginning with = + - @ passed through to the CSV download."""
+    r = post(client, {"texts": FORMULAS, "format": "csv"})
+    assert r.status_code == 200
+    frame = pd.read_csv(io.StringIO(r.text), dtype=str, keep_default_na=False)
+    assert frame["text"].tolist() == ["'" + t for t in FORMULAS[:5]] + ["fine"]
+    raw = post(client, {"texts": FORMULAS, "format": "csv", "escape_formulas": False})
+    assert pd.read_csv(io.StringIO(raw.text), dtype=str, keep_default_na=False)["text"].tolist() == FORMULAS
+    jsonl = post(client, {"texts": FORMULAS, "format": "jsonl"})  # JSON is data, never run: left alone
+    assert [json.loads(line)["text"] for line in jsonl.text.splitlines()] == FORMULAS
+    upload = io.StringIO()
+    pd.DataFrame({"text": FORMULAS, "@note": ["=1"] * len(FORMULAS)}).to_csv(upload, index=False)
+    up = client.post("/v1/analyze/file", files={"file": ("in.csv", upload.getvalue().encode())},
+                     data={"format": "csv"})
+    frame = pd.read_csv(io.StringIO(up.text), dtype=str, keep_default_na=False)
+    assert frame["text"].tolist()[:2] == ["'" + t for t in FORMULAS[:2]] and frame["'@note"].tolist()[0] == "'=1"
+
+
+def test_lone_surrogates_are_item_errors_and_never_reach_the_model(spec, caplog):
+    """Finding 21: a lone surrogate must be the item's error, not a failed model call retried text by text."""
+    import logging
+
+    from affectkit.analyzers import load
+
+    analyzer = load(spec)
+    seen: list[str] = []
+    real = type(analyzer).predict_batch
+
+    def recording(self, items, labels=None):
+        seen.extend(items)
+        return real(self, items, labels)
+
+    body = '{"texts": ["I love it", "\\ud800 broken", "ok \\udfff", "fine \\ud83d\\ude00"]}'
+    with make_client(spec) as c, caplog.at_level(logging.WARNING):
+        type(analyzer).predict_batch = recording
+        try:
+            r = c.post("/v1/analyze", content=body, headers={"content-type": "application/json"})
+        finally:
+            type(analyzer).predict_batch = real
+    errors = [p["error"] for p in r.json()["predictions"]]
+    assert r.status_code == 200 and errors[0] is None and errors[3] is None
+    assert errors[1] == "invalid text: unpaired surrogate U+D800 at character 0"
+    assert errors[2] == "invalid text: unpaired surrogate U+DFFF at character 3"
+    assert seen == ["I love it", "fine \U0001F600"]
+    assert "retrying item by item" not in caplog.text

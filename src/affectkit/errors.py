@@ -20,6 +20,11 @@ class InputError(AffectkitError):
     """The input as a whole cannot be read (missing file or column, unknown format)."""
 
 
+class InputTooLarge(InputError):
+    """The input is over a limit on rows or bytes that the caller set (the service's per-request limits); found
+    before the rows are read where the file says its size (Parquet metadata), else while reading."""
+
+
 class ModelFormatError(AffectkitError):
     """A model folder is missing files or has an invalid config."""
 

@@ -40,10 +40,15 @@ class AnalyzeOptions:
     distribution: bool = True
     prefix: str = ""
     batch_size: int = DEFAULT_BATCH_SIZE
+    max_chars: int | None = None  # longer texts get a row error instead of a prediction (None: no limit)
+    csv_escape_formulas: bool = False  # CSV/TSV output: quote-prefix text cells a spreadsheet would run
 
     def identity(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("batch_size")
+        for key, default in (("max_chars", None), ("csv_escape_formulas", False)):
+            if d[key] == default:  # a job that does not use them keeps the identity it had before they existed
+                d.pop(key)
         return d
 
 
@@ -76,6 +81,11 @@ def predict_frame(frame: pd.DataFrame, analyzer: Analyzer, options: AnalyzeOptio
     n = len(frame)
     items = list(frame[col]) if col in frame.columns else []
     read_errors = list(read_errors) if read_errors is not None else [None] * n
+    if options.max_chars is not None:
+        limit = options.max_chars
+        read_errors = [e if e is not None or not isinstance(t, str) or len(t) <= limit else
+                       f"text has {len(t):,} characters, over the limit of {limit:,} (--max-chars)"
+                       for t, e in zip(items, read_errors)] + read_errors[len(items):]
     to_model = [i for i in range(n) if read_errors[i] is None]
     parts: list[Any] = []
     for b in range(0, len(to_model), options.batch_size):
@@ -120,17 +130,33 @@ def _add_empty_outputs(batch: "BatchPrediction", analyzer: Analyzer, labelset: A
 
 @dataclass
 class JobReport:
+    """A job's totals. ``rows`` and ``errors`` count every row of the output, those of chunks finished by an
+    earlier run that this one resumed included; ``analysed`` counts the rows this run analysed, and the speed is
+    over those alone."""
+
     rows: int = 0
     errors: int = 0
     chunks: int = 0
     resumed_chunks: int = 0
+    analysed: int = 0
     seconds: float = 0.0
     output: str | None = None
     error_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows_per_second(self) -> float:
-        return self.rows / self.seconds if self.seconds else 0.0
+        return self.analysed / self.seconds if self.seconds else 0.0
+
+    def count_errors(self, errors: Any) -> None:
+        for e in errors:
+            if not isinstance(e, str):
+                if e is None or pd.isna(e):
+                    continue
+            elif not e:
+                continue
+            self.errors += 1
+            key = str(e).split(":")[0]
+            self.error_counts[key] = self.error_counts.get(key, 0) + 1
 
 
 def _progress(total: int | None, unit: str, enabled: bool):
@@ -164,7 +190,8 @@ def run_analyze(input_path: str | Path, output: str | Path | None, analyzer: Ana
     if output is not None and str(output) != "-":
         identity = {"input": fingerprint_file(input_path) if is_file else "stdin", "format": fmt,
                     "model": analyzer.info(), "options": options.identity(), "chunk_size": chunk_size}
-        writer = PartWriter(output, output_format, identity, resume=resume and is_file)
+        writer = PartWriter(output, output_format, identity, resume=resume and is_file,
+                            escape_formulas=options.csv_escape_formulas)
         report.resumed_chunks = writer.resumed
         if writer.resumed:
             log.warning("resuming: %d chunk(s) already done in %s", writer.resumed, writer.dir)
@@ -173,14 +200,12 @@ def run_analyze(input_path: str | Path, output: str | Path | None, analyzer: Ana
         for chunk in read_chunks(input_path, fmt, chunk_size, options.text_col, on_read=bar.update):
             report.chunks += 1
             report.rows += len(chunk)
-            if writer is not None and writer.has(chunk.index):
+            if writer is not None and writer.has(chunk.index):  # done by an earlier run: its errors still count
+                report.count_errors(writer.read_column(chunk.index, options.prefix + "error"))
                 continue
             result = analyze_frame(chunk.frame, analyzer, options, chunk.errors)
-            errs = result[options.prefix + "error"]
-            report.errors += int(errs.notna().sum())
-            for e in errs.dropna():
-                key = str(e).split(":")[0]
-                report.error_counts[key] = report.error_counts.get(key, 0) + 1
+            report.analysed += len(chunk)
+            report.count_errors(result[options.prefix + "error"].tolist())
             if writer is not None:
                 writer.write(chunk.index, result)
             else:

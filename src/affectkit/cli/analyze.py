@@ -27,6 +27,8 @@ def analyze(
     chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Rows per chunk (the unit of progress and resume)."),
     batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Texts per model call."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue an interrupted run of the same job."),
+    max_chars: Optional[int] = typer.Option(None, "--max-chars", min=1, help="Texts longer than this many characters get a row error saying so instead of a prediction (never truncated). Default: no limit."),
+    csv_escape_formulas: bool = typer.Option(False, "--csv-escape-formulas", help="CSV/TSV output: prefix text cells that start with = + - @ (or a tab or CR) with a single quote, so a spreadsheet shows them instead of running them as formulas."),
     max_error_rate: Optional[float] = typer.Option(None, "--max-error-rate", min=0.0, max=1.0, help="Exit with status 3 when more than this share of rows (0..1) failed; the output is still written. Every row failing is always an error (status 1)."),
     engine: str = engine_option(),
     ray_address: Optional[str] = ray_address_option(),
@@ -53,7 +55,8 @@ def analyze(
 
             raise InputError(str(e)) from None
     options = AnalyzeOptions(text_col=text_col, labels=labels, top_k=top_k, vad_scale=vad_scale,
-                             distribution=distribution, prefix=prefix, batch_size=batch_size)
+                             distribution=distribution, prefix=prefix, batch_size=batch_size, max_chars=max_chars,
+                             csv_escape_formulas=csv_escape_formulas)
     from affectkit.distributed import needs_partitioned_run
 
     check_engine(engine)
@@ -72,7 +75,8 @@ def analyze(
                          chunk_size=chunk_size, resume=resume, progress=not quiet)
     if not quiet:
         where = f" -> {output}" if output else ""
-        extra = f", resumed after {report.resumed_chunks} finished chunk(s)" if report.resumed_chunks else ""
+        extra = (f", resumed after {report.resumed_chunks} finished chunk(s): {report.analysed:,} rows analysed by "
+                 "this run" if report.resumed_chunks else "")
         print(f"analyzed {report.rows:,} rows in {report.seconds:.1f}s ({report.rows_per_second:,.0f} rows/s), "
               f"{report.errors:,} with errors{extra}{where}", file=sys.stderr)
         for reason, count in sorted(report.error_counts.items(), key=lambda kv: -kv[1])[:10]:

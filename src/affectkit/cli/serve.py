@@ -30,6 +30,11 @@ def serve(
     max_text_chars: int = typer.Option(20_000, "--max-text-chars", min=1, help="Longest text, in characters."),
     rate: float = typer.Option(50.0, "--rate", min=0, help="Requests per second per API key (0 = unlimited)."),
     burst: int = typer.Option(100, "--burst", min=1, help="Requests a key may send at once before --rate applies."),
+    max_header_bytes: int = typer.Option(64 * 1024, "--max-header-bytes", min=1024, help="Largest request line plus headers; over it: 431 and the connection is closed."),
+    header_timeout: float = typer.Option(10.0, "--header-timeout", min=0.1, help="Seconds a connection (or each new request on it) has to send its complete headers; then it is closed (408)."),
+    keep_alive: float = typer.Option(5.0, "--keep-alive", min=1, help="Seconds an idle connection stays open between requests."),
+    max_connections: int = typer.Option(1024, "--max-connections", min=1, help="Open connections at once (cut to what the open-files limit allows); over it: 503 and closed at once."),
+    max_connections_per_client: int = typer.Option(128, "--max-connections-per-client", min=1, help="Open connections per client address (IPv6: per /64); over it: 503 and closed at once."),
     cors_origin: Optional[List[str]] = typer.Option(None, "--cors-origin", help="Allow browser calls from this origin (repeatable). Default: CORS off."),
     page: bool = typer.Option(True, "--page/--no-page", help="Serve the web page at /."),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log every request."),
@@ -56,14 +61,21 @@ def serve(
         host=host, port=port, models=list(model or ["default"]), max_batch_size=max_batch_size,
         max_wait_ms=max_wait_ms, workers=workers, api_keys_file=str(keys_file) if keys_file else None,
         limits=Limits(max_body_bytes=max_body_bytes, max_texts=max_texts, max_text_chars=max_text_chars, rate=rate,
-                      burst=burst),
+                      burst=burst, max_header_bytes=max_header_bytes, header_timeout=header_timeout,
+                      keep_alive=keep_alive, max_connections=max_connections,
+                      max_connections_per_client=max_connections_per_client),
         cors_origins=list(cors_origin or []), page=page)
     application = create_app(settings)
     state = "ON" if application.state.auth else "OFF (no API keys; loopback only)"
     print(f"affectkit serve: http://{host}:{port}/  auth {state}  models {', '.join(settings.models)}",
           file=sys.stderr, flush=True)
+    from affectkit.serve.protocol import serve_options
+
+    lim = settings.limits
+    guards = serve_options(lim.max_header_bytes, lim.header_timeout, lim.keep_alive, lim.max_connections,
+                           lim.max_connections_per_client)
     uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=access_log,
-                server_header=False, date_header=False)
+                server_header=False, date_header=False, **guards)
 
 
 @serve_app.command("new-key")

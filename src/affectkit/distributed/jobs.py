@@ -70,7 +70,7 @@ class PartitionJob(ABC):
 
     def fingerprint(self, partition: Partition) -> dict[str, Any]:
         """What identifies a partition's input: a rerun skips the partition only if this is unchanged (default:
-        size, mtime and head/tail hash of its file)."""
+        size and a SHA-256 of all its bytes, :func:`~affectkit.tabular.writers.fingerprint_file`)."""
         from affectkit.tabular.writers import fingerprint_file
 
         return fingerprint_file(partition.path)

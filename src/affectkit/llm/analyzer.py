@@ -36,7 +36,7 @@ import numpy as np
 
 from affectkit.analyzers.base import Analyzer
 from affectkit.labels import LabelSet, get_labelset
-from affectkit.llm.client import ChatClient, ChatResult
+from affectkit.llm.client import ChatClient, ChatResult, clip_message
 from affectkit.llm.settings import LLMSettings, resolve_settings
 from affectkit.llm.templates import PromptTemplate, RenderedPrompt, load_template
 from affectkit.llm.words import label_weights, locate
@@ -70,6 +70,8 @@ class LLMAnalyzer(Analyzer):
     """
 
     modality = "text"
+    max_batch_chars = None  # one request per text: a batch's size does not add up anywhere, and slices would
+    # cut the requests in flight at their ends
 
     def __init__(self, settings: LLMSettings | None = None, **kwargs: Any) -> None:
         self.settings = settings if settings is not None else resolve_settings(**kwargs)
@@ -200,6 +202,7 @@ class LLMAnalyzer(Analyzer):
             except (KeyError, TypeError, ValueError) as e:  # a reply that validated but still makes no sense
                 out.dist[i] = np.nan
                 out.errors[i] = f"unusable reply: {type(e).__name__}: {e}"
+        out.errors = [clip_message(e) if isinstance(e, str) else e for e in out.errors]
         out.extra = extra
         return out
 
@@ -250,14 +253,25 @@ class LLMAnalyzer(Analyzer):
         else:
             out.dist[i] = dist / dist.sum()
             out.scores[i] = scores
-        vad = [data.get(d) for d in DIMENSIONS]
-        out.vad[i] = [convert(float(v), LLM_VAD_SCALE, CANONICAL) if isinstance(v, (int, float)) else np.nan
-                      for v in vad]
-        if isinstance(data.get("intensity"), (int, float)):
-            out.intensity[i] = float(data["intensity"])
-        out.evidence[i] = self._evidence(text, data.get("evidence") or [], target, out.dist[i])
-        out.causes[i] = _text_or_none(data.get("cause"))
-        out.explanations[i] = _text_or_none(data.get("explanation"))
+        # only the outputs asked for, each checked against its range: a field the prompt did not ask for was not
+        # validated against any schema, so it is ignored, and a number outside its scale is dropped with a note
+        asked = set(self.settings.outputs)
+        notes: list[str] = []
+        if "vad" in asked:
+            out.vad[i] = [convert(v, LLM_VAD_SCALE, CANONICAL) if v is not None else np.nan
+                          for v in (_rating(data, d, 1.0, 9.0, notes) for d in DIMENSIONS)]
+        if "intensity" in asked:
+            x = _rating(data, "intensity", 0.0, 1.0, notes)
+            out.intensity[i] = np.nan if x is None else x
+        if "evidence" in asked:
+            quotes = data.get("evidence")
+            out.evidence[i] = self._evidence(text, quotes if isinstance(quotes, list) else [], target, out.dist[i])
+        if "cause" in asked:
+            out.causes[i] = _text_or_none(data.get("cause"))
+        if "explanation" in asked:
+            out.explanations[i] = _text_or_none(data.get("explanation"))
+        if notes:
+            extra["repairs"][i] = (extra["repairs"][i] or []) + notes
 
     def _evidence(self, text: str, quotes: list[Any], target: LabelSet, dist: np.ndarray) -> list[Evidence]:
         """Quotes located in the input; a quote that is not in the input is dropped (it is no evidence)."""
@@ -383,6 +397,19 @@ def _sum_usage(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         out[key] = round(a.get(key, 0) + b.get(key, 0), 3)
     out["cached"] = bool(a.get("cached")) and bool(b.get("cached"))
     return out
+
+
+def _rating(data: dict[str, Any], name: str, low: float, high: float, notes: list[str]) -> float | None:
+    """``data[name]`` as a finite number within ``low..high``; otherwise ``None``, and a note when a value was
+    there (the parser drops out-of-range values of a shipped schema already: this also covers custom prompts)."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
+            or not low <= value <= high:
+        notes.append(clip_message(f"dropped {name}={value!r}: not a number within {low:g}..{high:g}", 200))
+        return None
+    return float(value)
 
 
 def _text_or_none(value: Any) -> str | None:

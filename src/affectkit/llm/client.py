@@ -1,8 +1,12 @@
 """A client for OpenAI-compatible chat completion servers (vLLM, llama.cpp, Ollama, hosted APIs) that survives
 the ways real servers fail.
 
-- Timeouts on every request; retries with exponential backoff and jitter after HTTP 408/409/425/429/5xx, timeouts,
-  refused or dropped connections and bodies that are not JSON, honouring ``Retry-After``.
+- A deadline on every request: ``timeout`` seconds for the whole attempt (connecting, sending, the reply's
+  headers and body together), not per read, so a server that drips a byte at a time cannot hold a row for longer.
+  Retries with exponential backoff and jitter after HTTP 408/409/425/429/5xx, timeouts, refused or dropped
+  connections and bodies that are not JSON, honouring ``Retry-After``.
+- A cap on the reply: at most ``max_reply_bytes`` are read (the response is streamed, and a larger one is
+  dropped unread as a row error); error messages quote at most 300 characters of what the server sent.
 - At most ``concurrency`` requests in flight (a thread pool over one pooled ``httpx.Client``); results come back
   in input order.
 - Structured output: the reply's JSON schema goes to the server as ``response_format``, first the OpenAI form
@@ -33,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import diskcache
+import httpcore
 import httpx
 
 from affectkit.llm.parsing import ReplyError, parse_reply
@@ -42,6 +47,7 @@ from affectkit.llm.templates import RenderedPrompt, relaxed_schema
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+MAX_MESSAGE_CHARS = 300  # the most of a server's words that an error message (a row's error cell) quotes
 FORMATS = ("json_schema", "json_object", "none")
 _FORMAT_WORDS = re.compile(r"response_format|json_schema|json_object|grammar|schema", re.IGNORECASE)
 
@@ -70,6 +76,7 @@ class ChatResult:
     seconds: float = 0.0
     attempts: int = 0
     cached: bool = False
+    answered: bool = False  # a reply came (from the server or the cache), usable or not
     repairs: list[str] = field(default_factory=list)
 
     def usage(self) -> dict[str, Any]:
@@ -82,8 +89,9 @@ class ChatResult:
 class UsageTotals:
     """Running totals over a client's life, for the run summary."""
 
+    prompts: int = 0  # prompts handled (answered, failed or skipped)
     requests: int = 0  # HTTP attempts sent
-    replies: int = 0  # prompts answered (from the server or the cache)
+    replies: int = 0  # prompts the server (or the cache) answered with a reply, usable or not
     cache_hits: int = 0
     retries: int = 0
     failed: int = 0
@@ -119,9 +127,11 @@ class ChatClient:
         key = settings.api_key.get()
         if key:
             headers["Authorization"] = f"Bearer {key}"
+        headers["Accept-Encoding"] = "identity"  # max_reply_bytes counts what is read: no compressed bombs
         timeout = httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0))
         limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
         self._http = httpx.Client(base_url=settings.base_url + "/", headers=headers, timeout=timeout, limits=limits)
+        _install_deadlines(self._http)
         self._lock = threading.Lock()
         self._format: str | None = None if settings.structured == "auto" else settings.structured
         self._model: str | None = settings.model
@@ -145,9 +155,11 @@ class ChatClient:
             if self._model:
                 return self._model
             try:
-                r = self._http.get("models")
+                with _deadline(self.settings.timeout):
+                    with self._http.stream("GET", "models") as r:
+                        data, _ = _read_capped(r, self.settings.max_reply_bytes)
                 r.raise_for_status()
-                ids = [m.get("id") for m in r.json().get("data", []) if isinstance(m, dict)]
+                ids = [m.get("id") for m in json.loads(data).get("data", []) if isinstance(m, dict)]
             except (httpx.HTTPError, ValueError, AttributeError) as e:
                 raise LLMConfigError(self._redact(
                     f"no LLM model given and listing the models of {redact_url(self.settings.base_url)} failed "
@@ -169,7 +181,7 @@ class ChatClient:
         if hit is not None:
             result = self._parse(prompt, hit["content"], hit.get("finish_reason"))
             if result.error is None:
-                result.cached = True
+                result.cached = result.answered = True
                 return self._record(result)
         skip = self._breaker_open()
         if skip:
@@ -178,6 +190,7 @@ class ChatClient:
         result = ChatResult()
         try:
             payload, result.attempts = self._send_negotiating(body, prompt)
+            result.answered = True
             content, finish = _message_content(payload)
             usage = payload.get("usage") or {}
             result.prompt_tokens = int(usage.get("prompt_tokens") or 0)
@@ -274,30 +287,37 @@ class ChatClient:
             with self._lock:
                 self.totals.requests += 1
             try:
-                r = self._http.post("chat/completions", json=body)
+                with _deadline(s.timeout):
+                    with self._http.stream("POST", "chat/completions", json=body) as r:
+                        data, complete = _read_capped(r, s.max_reply_bytes)
             except httpx.TimeoutException:
                 last = f"request timed out after {s.timeout:g}s"
             except httpx.TransportError as e:
                 last = f"connection failed ({type(e).__name__}: {e})"
             else:
+                text = _decode(data, r.encoding)
                 if r.status_code in RETRY_STATUSES:
-                    last = f"HTTP {r.status_code}: {_excerpt(r.text)}"
+                    last = f"HTTP {r.status_code}: {_excerpt(text)}"
                     delay = _retry_after(r)
-                    err = LLMRequestError(last, r.status_code, r.text, attempt + 1)
+                    err = LLMRequestError(last, r.status_code, text, attempt + 1)
                     if "response_format" in body and _rejects_format(err):  # llama-cpp-python answers 500
                         raise err
                 elif r.status_code >= 400:
-                    raise LLMRequestError(f"HTTP {r.status_code}: {_excerpt(r.text)}", r.status_code, r.text,
+                    raise LLMRequestError(f"HTTP {r.status_code}: {_excerpt(text)}", r.status_code, text,
                                           attempt + 1)
+                elif not complete:  # retrying would only fetch it again
+                    seen = f": {_excerpt(text)}" if text.strip() else ""
+                    raise LLMRequestError(f"the server's reply is over {s.max_reply_bytes:,} bytes (max_reply_bytes);"
+                                          f" not read further{seen}", r.status_code, "", attempt + 1)
                 else:
                     try:
-                        payload = r.json()
+                        payload = json.loads(data)
                     except ValueError:
-                        last = f"server sent a body that is not JSON: {_excerpt(r.text)}"
+                        last = f"server sent a body that is not JSON: {_excerpt(text)}"
                     else:
                         if isinstance(payload, dict):
                             return payload, attempt + 1
-                        last = f"server sent JSON that is not an object: {_excerpt(r.text)}"
+                        last = f"server sent JSON that is not an object: {_excerpt(text)}"
             if attempt < s.max_retries:
                 with self._lock:
                     self.totals.retries += 1
@@ -346,7 +366,7 @@ class ChatClient:
         if content is None:
             return ChatResult(error="the server's reply has no message content")
         try:
-            parsed = parse_reply(content, relaxed_schema(prompt.schema))
+            parsed = parse_reply(content, relaxed_schema(prompt.schema, prompt.optional))
         except ReplyError as e:
             cut = (f" (the reply was cut off at max_tokens={self.settings.max_tokens}; raise max_tokens)"
                    if finish == "length" else "")
@@ -354,9 +374,12 @@ class ChatClient:
         return ChatResult(data=parsed.data, content=content, repairs=parsed.repairs)
 
     def _record(self, result: ChatResult) -> ChatResult:
+        if result.error is not None:
+            result.error = clip_message(result.error)
         with self._lock:
             t = self.totals
-            t.replies += 1
+            t.prompts += 1
+            t.replies += int(result.answered)
             t.cache_hits += int(result.cached)
             t.failed += int(result.error is not None)
             t.repaired += int(bool(result.repairs))
@@ -444,5 +467,117 @@ def _retry_after(r: httpx.Response) -> float | None:
 
 
 def _excerpt(text: str, n: int = 200) -> str:
-    text = " ".join(str(text).split())
+    text = " ".join(str(text)[: 4 * n].split())
     return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _decode(data: bytes, encoding: str | None) -> str:
+    try:
+        return data.decode(encoding or "utf-8", "replace")
+    except LookupError:  # a charset Python does not know
+        return data.decode("utf-8", "replace")
+
+
+def clip_message(text: str, n: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` cut to ``n`` characters (with ``...``), for messages that may quote a server's reply."""
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+# -- a deadline per request ------------------------------------------------------------------------------------
+# httpx's timeouts bound each network operation (one read), so a server that sends a byte now and then keeps a
+# request alive for ever. Each attempt here runs under a deadline, kept per thread (a sync httpx client does its
+# I/O in the calling thread): every connect, read and write of the connection pool is given at most the time left,
+# and none is begun once it has passed. This holds for the reply's headers too, which httpx reads before handing
+# over the response.
+_DEADLINE = threading.local()
+
+
+class _deadline:
+    """``with _deadline(seconds):`` the network operations of this thread end by then (``httpx.TimeoutException``)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __enter__(self) -> None:
+        self.previous = getattr(_DEADLINE, "at", None)
+        _DEADLINE.at = time.monotonic() + self.seconds
+
+    def __exit__(self, *exc: object) -> None:
+        _DEADLINE.at = self.previous
+
+
+def _time_left(timeout: float | None, error: type[Exception]) -> float | None:
+    at = getattr(_DEADLINE, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise error("the request's deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _time_left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _time_left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname,
+                                                      _time_left(timeout, httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._backend.connect_tcp(host, port, _time_left(timeout, httpcore.ConnectTimeout),
+                                                         local_address, socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._backend.connect_unix_socket(
+            path, _time_left(timeout, httpcore.ConnectTimeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _install_deadlines(client: httpx.Client) -> None:
+    """Route the client's connection pools (its own and any proxy's) through :class:`_DeadlineBackend`."""
+    transports = [client._transport, *client._mounts.values()]
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if backend is not None and not isinstance(backend, _DeadlineBackend):
+            pool._network_backend = _DeadlineBackend(backend)
+        elif transport is not None and backend is None:
+            log.warning("cannot put a deadline on LLM requests through %s; timeout applies per read",
+                        type(transport).__name__)
+
+
+def _read_capped(r: httpx.Response, limit: int) -> tuple[bytes, bool]:
+    """Up to ``limit`` bytes of the response body, and whether that was all of it (a larger body is not read
+    further: closing the response drops the connection)."""
+    declared = r.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return b"", False
+    data = bytearray()
+    for chunk in r.iter_bytes():
+        data += chunk
+        if len(data) > limit:
+            return bytes(data[:limit]), False
+    return bytes(data), True

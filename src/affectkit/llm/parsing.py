@@ -3,7 +3,10 @@
 Steps: drop ``<think>`` blocks that reasoning models emit; parse strictly; else repair the text with
 ``json_repair`` (code fences, prose around the object, trailing commas, single quotes, an object cut off at
 ``max_tokens``); then validate against the reply's JSON schema (``jsonschema``). An invalid optional field (or one
-invalid item of a list) is dropped and noted; an invalid required field makes the reply fail with a message.
+invalid item of a list) is dropped and noted, a number out of range in an optional field (a VAD rating of 23.5
+on 1..9) included: it is no rating, and clamping it would invent an extreme one. A number out of range inside a
+list item (an emotion's score of 8 on 0..1) is clamped and noted, since the item's label is the answer. An invalid
+required field makes the reply fail with a message. Messages quote at most 200 characters of the reply.
 """
 
 from __future__ import annotations
@@ -65,15 +68,21 @@ def parse_reply(text: str, schema: dict[str, Any]) -> ParsedReply:
             return ParsedReply(value, repairs)
         err = errors[0]
         path = list(err.absolute_path)
-        where = "/".join(map(str, path))
+        where = _clip("/".join(map(str, path)))
+        message = _clip(err.message)
         if not path:  # the object itself: a missing required key, or a wrong type
-            raise ReplyError(f"reply does not follow the schema: {err.message}")
+            raise ReplyError(f"reply does not follow the schema: {message}")
         parent = value
         for p in path[:-1]:
             parent = parent[p]
         if err.validator == "maxItems":
             parent[path[-1]] = err.instance[: err.validator_value]
             repairs.append(f"kept the first {err.validator_value} items of {where}")
+            continue
+        if err.validator in ("minimum", "maximum") and isinstance(err.instance, (int, float)) and len(path) == 1 \
+                and path[0] not in required:
+            value.pop(path[0], None)
+            repairs.append(f"dropped {where}={_clip(repr(err.instance))}: out of range ({message})")
             continue
         if err.validator in ("minimum", "maximum") and isinstance(err.instance, (int, float)):
             bound = err.validator_value
@@ -92,13 +101,17 @@ def parse_reply(text: str, schema: dict[str, Any]) -> ParsedReply:
             for p in path[:list_item]:
                 container = container[p]
             del container[path[list_item]]
-            repairs.append(f"dropped invalid {'/'.join(map(str, path[: list_item + 1]))}: {err.message}")
+            repairs.append(f"dropped invalid {_clip('/'.join(map(str, path[: list_item + 1])))}: {message}")
             continue
         if path[0] in required:
-            raise ReplyError(f"reply field {where!r} is invalid: {err.message}")
+            raise ReplyError(f"reply field {where!r} is invalid: {message}")
         value.pop(path[0], None)
-        repairs.append(f"dropped invalid {path[0]}: {err.message}")
+        repairs.append(f"dropped invalid {_clip(str(path[0]))}: {message}")
     raise ReplyError("reply has too many schema errors")
+
+
+def _clip(text: str, n: int = 200) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def _number(text: str) -> float | None:

@@ -77,11 +77,12 @@ class LLMSettings:
     max_tokens: int = 256
     temperature: float = 0.0
     seed: int | None = 0
-    timeout: float = 60.0  # seconds per request (connect, read, write)
+    timeout: float = 60.0  # seconds per request, all of it (connect, send, the whole reply): a deadline, not per read
     max_retries: int = 4  # retries after the first attempt, for 408/429/5xx, timeouts and broken connections
     backoff: float = 0.5  # first retry delay in seconds; doubles each retry (with jitter), capped at max_backoff
     max_backoff: float = 30.0
     concurrency: int = 4  # requests in flight at once
+    max_reply_bytes: int = 1_000_000  # the most of a reply that is read; a larger one is a row error
     breaker: int = 5  # after this many requests in a row fail for good, fail rows at once (0 = never)
     structured: str = "auto"  # auto | json_schema | json_object | none
     disk_cache: bool = True  # cache successful replies on disk (see cache_dir)
@@ -99,7 +100,7 @@ class LLMSettings:
         if self.structured not in STRUCTURED:
             raise LLMConfigError(f"unknown structured-output mode {self.structured!r}; choose one of "
                                  f"{', '.join(STRUCTURED)}")
-        for name in ("max_emotions", "max_tokens", "concurrency", "base_top_k"):
+        for name in ("max_emotions", "max_tokens", "concurrency", "base_top_k", "max_reply_bytes"):
             if getattr(self, name) < 1:
                 raise LLMConfigError(f"{name} must be at least 1")
         if self.timeout <= 0 or self.max_retries < 0 or self.backoff < 0 or self.breaker < 0:

@@ -54,11 +54,13 @@ class PromptTemplate:
             raise LLMConfigError(f"prompt {self.name!r} cannot ask for outputs {unknown}")
         schema = copy.deepcopy(self.schema)
         lines = []
+        optional: list[str] = []
         for name in outputs:
             spec = shared[name]
             lines.append(" ".join(str(spec["instruction"]).split()))
             schema.setdefault("properties", {}).update(copy.deepcopy(spec["properties"]))
             schema.setdefault("required", []).extend(spec["properties"])
+            optional.extend(spec["properties"])
         text_vars = {k: "" if v is None else str(v) for k, v in variables.items()}
         text_vars["instructions"] = "\n".join(lines)
         try:
@@ -67,16 +69,19 @@ class PromptTemplate:
         except (KeyError, ValueError) as e:
             raise LLMConfigError(f"prompt {self.path or self.name}: no value for placeholder {e}") from None
         messages = [{"role": "system", "content": system.strip()}, {"role": "user", "content": user.strip()}]
-        return RenderedPrompt(self.id, messages, _fill_schema(schema, variables))
+        return RenderedPrompt(self.id, messages, _fill_schema(schema, variables), tuple(optional))
 
 
 @dataclass(frozen=True)
 class RenderedPrompt:
-    """Chat messages and the JSON schema the reply must follow."""
+    """Chat messages and the JSON schema the reply must follow. ``optional`` names the reply fields of the
+    optional outputs: asked for (required in the schema sent, so constrained decoding writes them), but a reply
+    whose value there is invalid or missing loses only that field (dropped with a note), not the row."""
 
     prompt_id: str
     messages: list[dict[str, str]]
     schema: dict[str, Any]
+    optional: tuple[str, ...] = ()
 
 
 def _fill_schema(node: Any, variables: dict[str, Any]) -> Any:
@@ -118,10 +123,11 @@ def load_template(name: str, prompts_dir: str | None = None) -> PromptTemplate:
                           dict(raw.get("fields") or {}), {k: v for k, v in raw.items() if k not in known}, path)
 
 
-def relaxed_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema a reply is validated against: as sent, minus every ``enum``. Enums guide constrained decoding;
-    a reply from a server without it may use another word (mapped onto the label set through the Parrott
-    vocabulary, or reported) or another in-range number (kept; ``minimum``/``maximum`` still apply)."""
+def relaxed_schema(schema: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The schema a reply is validated against: as sent, minus every ``enum``, and with the ``optional`` fields
+    (the optional outputs) no longer required. Enums guide constrained decoding; a reply from a server without it
+    may use another word (mapped onto the label set through the Parrott vocabulary, or reported) or another
+    in-range number (kept; ``minimum``/``maximum`` and types still apply)."""
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
@@ -130,4 +136,7 @@ def relaxed_schema(schema: dict[str, Any]) -> dict[str, Any]:
             return [walk(v) for v in node]
         return node
 
-    return walk(schema)
+    out = walk(schema)
+    if optional and isinstance(out.get("required"), list):
+        out["required"] = [r for r in out["required"] if r not in optional]
+    return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import json
 import logging
 import math
@@ -32,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 import affectkit
 from affectkit.analyzers.base import Analyzer
-from affectkit.errors import AffectkitError
+from affectkit.errors import AffectkitError, InputTooLarge
 from affectkit.labels import LabelSet, get_labelset, list_labelsets
 from affectkit.ranking import attribute_scores, parse_attribute, rank_order
 from affectkit.runner import AnalyzeOptions, analyze_frame
@@ -40,7 +41,7 @@ from affectkit.schema import BatchPrediction, Prediction
 from affectkit.serve.auth import KeyStore
 from affectkit.serve.batcher import MicroBatcher, ServerBusy
 from affectkit.serve.metrics import MetricsMiddleware, ServiceMetrics
-from affectkit.serve.middleware import (AccessMiddleware, BodyLimitMiddleware, RateLimiter,
+from affectkit.serve.middleware import (AccessMiddleware, BodyLimitMiddleware, LoopbackHostMiddleware, RateLimiter,
                                         SecurityHeadersMiddleware)
 from affectkit.serve.schemas import (AnalyzeFileResponse, AnalyzeRequest, AnalyzeResponse, ErrorResponse,
                                      OutputFormat, RankRequest, RankResponse)
@@ -57,7 +58,8 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
             "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 INLINE_RENDER_TEXTS = 32  # larger responses are rendered in a worker thread, off the event loop
-ERRORS = {status: {"model": ErrorResponse} for status in (401, 413, 422, 429, 503)}
+ERRORS = {status: {"model": ErrorResponse} for status in (401, 413, 421, 422, 429, 503)}
+UPLOAD_BYTES_PER_CHAR = 4  # an upload may decompress to max_texts x max_text_chars x this (UTF-8), no more
 
 
 def check_auth_policy(keys: KeyStore, host: str) -> bool:
@@ -202,8 +204,10 @@ def create_app(settings: ServeSettings | None = None, analyzers: dict[str, Analy
         return BatchPrediction.scatter(len(items), ok, part, {i: e for i, e in enumerate(read_errors) if e},
                                        labelset, analyzers[model].name)
 
-    async def table(frame, model: str, opts: AnalyzeOptions, fmt: str, read_errors=None) -> FileResponse:
-        """The rows ``affectkit analyze`` writes for ``frame``, as a CSV or JSONL download."""
+    async def table(frame, model: str, opts: AnalyzeOptions, fmt: str, read_errors=None,
+                    escape_formulas: bool = True) -> FileResponse:
+        """The rows ``affectkit analyze`` writes for ``frame``, as a CSV or JSONL download (a CSV with formula-like
+        cells quote-prefixed unless ``escape_formulas`` is false)."""
         queued = QueuedAnalyzer(batcher, model, asyncio.get_running_loop())
         try:
             result = await run_in_threadpool(analyze_frame, frame, queued, opts, read_errors)
@@ -211,7 +215,7 @@ def create_app(settings: ServeSettings | None = None, analyzers: dict[str, Analy
             raise HTTPException(422, str(e).replace("--prefix", "prefix")) from None
         folder = tempfile.mkdtemp(prefix="affectkit-serve-")
         path = Path(folder) / f"affectkit-results.{fmt}"
-        await run_in_threadpool(write_frame, result, path, fmt)
+        await run_in_threadpool(lambda: write_frame(result, path, fmt, escape_formulas=escape_formulas))
         return FileResponse(path, media_type=MEDIA_TYPES[fmt], filename=path.name,
                             background=BackgroundTask(shutil.rmtree, folder, True))
 
@@ -228,7 +232,8 @@ def create_app(settings: ServeSettings | None = None, analyzers: dict[str, Analy
 
             opts = AnalyzeOptions(labels=labels, top_k=req.top_k, vad_scale=req.vad_scale,
                                   batch_size=max(1, len(items)))
-            return await table(pd.DataFrame({"text": items}, dtype=object), model, opts, req.format)
+            return await table(pd.DataFrame({"text": items}, dtype=object), model, opts, req.format,
+                               escape_formulas=req.escape_formulas)
         batch = await predict_rows(model, items, labels)
 
         def render() -> Response:
@@ -244,7 +249,10 @@ def create_app(settings: ServeSettings | None = None, analyzers: dict[str, Analy
                            labels: str | None = Form(None), top_k: int = Form(3, ge=1, le=1000),
                            vad_scale: str | None = Form(None), format: OutputFormat = Form("json"),
                            prefix: str = Form("", description="Prefix for the prediction columns of csv/jsonl "
-                                                              "output, for tables that already have such names.")):
+                                                              "output, for tables that already have such names."),
+                           escape_formulas: bool = Form(True, description="format=csv: prefix text cells that "
+                                                                          "start with = + - @ (or a tab or CR) "
+                                                                          "with a single quote.")):
         """Analyze the text column of an uploaded table; ``format=csv`` or ``jsonl`` returns the same file
         ``affectkit analyze`` writes (every input column plus the prediction columns)."""
         model, labels = resolve(model, labels, vad_scale)
@@ -257,9 +265,14 @@ def create_app(settings: ServeSettings | None = None, analyzers: dict[str, Analy
             path = Path(folder) / f"upload.{fmt}"
             with open(path, "wb") as out:
                 await run_in_threadpool(shutil.copyfileobj, file.file, out)
-            try:
-                chunks = await run_in_threadpool(
-                    lambda: list(read_chunks(path, fmt, limits.max_texts + 1, text_col)))
+            # the limits apply while reading: a Parquet file is measured by its metadata before any row is
+            # decoded, so a small upload that decompresses to millions of rows is refused without holding them
+            max_bytes = limits.max_texts * limits.max_text_chars * UPLOAD_BYTES_PER_CHAR
+            try:  # one chunk over the limit is enough to say so: never more than two are read
+                chunks = await run_in_threadpool(lambda: list(itertools.islice(read_chunks(
+                    path, fmt, limits.max_texts + 1, text_col, max_rows=limits.max_texts, max_bytes=max_bytes), 2)))
+            except InputTooLarge as e:
+                raise HTTPException(413, f"{e}; split the file, or use 'affectkit analyze' for large files") from None
             except AffectkitError as e:
                 raise HTTPException(422, str(e).replace(str(path), file.filename or "the file")) from None
             except Exception as e:  # an unreadable file (e.g. not Parquet at all) is the client's problem
@@ -276,7 +289,7 @@ def create_app(settings: ServeSettings | None = None, analyzers: dict[str, Analy
         if format != "json":
             opts = AnalyzeOptions(text_col=text_col, labels=labels, top_k=top_k, vad_scale=vad_scale,
                                   prefix=prefix, batch_size=max(1, len(items)))
-            return await table(frame, model, opts, format, errors)
+            return await table(frame, model, opts, format, errors, escape_formulas=escape_formulas)
         batch = await predict_rows(model, items, labels, errors)
 
         def render() -> Response:
@@ -349,6 +362,9 @@ def create_app(settings: ServeSettings | None = None, analyzers: dict[str, Analy
     app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
     app.add_middleware(AccessMiddleware, keys=keys if auth else None, limiter=limiter,
                        on_reject=lambda reason: metrics.rejected.labels(reason).inc())
+    if not auth:  # loopback only: refuse Host names that are not this machine's (DNS rebinding)
+        app.add_middleware(LoopbackHostMiddleware, bound_host=settings.host,
+                           on_reject=lambda reason: metrics.rejected.labels(reason).inc())
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 

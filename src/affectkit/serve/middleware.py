@@ -1,5 +1,6 @@
 """The service's guards as plain ASGI middleware, so that they act before a body is read or parsed: API keys
-and a per-key rate limit (a token bucket), the request body size limit, and security headers."""
+and a per-key rate limit (a token bucket), the request body size limit, the Host check when auth is off, and
+security headers."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Callable
 from starlette.exceptions import HTTPException
 
 from affectkit.serve.auth import KeyStore, key_from_headers
-from affectkit.serve.settings import is_loopback
+from affectkit.serve.settings import is_loopback, split_host
 
 ASGIApp = Callable  # (scope, receive, send) -> awaitable
 
@@ -147,6 +148,41 @@ class AccessMiddleware:
                                                          f"exceeded; retry in {seconds} s"},
                                    [(b"retry-after", str(seconds).encode())])
         scope.setdefault("state", {})["client"] = client
+        await self.app(scope, receive, send)
+
+
+class LoopbackHostMiddleware:
+    """With auth off (loopback only), answer only requests whose ``Host`` names this machine: a loopback name
+    or address (``localhost``, ``127.0.0.1``, ``[::1]``), the address the server was told to bind, or the
+    address the request came in on. Anything else gets ``421``.
+
+    Without this, DNS rebinding would open the service to any web page: a page on ``evil.example`` whose name
+    then resolves to 127.0.0.1 can call this server from the user's browser, as the same origin, sending
+    ``Host: evil.example``. A request without a ``Host`` header (HTTP/1.0) cannot come from a browser and passes.
+    """
+
+    def __init__(self, app: ASGIApp, bound_host: str, on_reject=None) -> None:
+        self.app = app
+        self.bound = split_host(bound_host)
+        self.on_reject = on_reject or (lambda reason: None)
+
+    def allowed(self, host: str, scope) -> bool:
+        name = split_host(host)
+        local = str((scope.get("server") or ("", 0))[0] or "").lower()
+        return bool(name) and (is_loopback(name) or name == self.bound or name == split_host(local))
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        host = _header(scope, b"host")
+        if host is not None:
+            text = host.decode("latin-1")
+            if not self.allowed(text, scope):
+                self.on_reject("host")
+                shown = text if len(text) <= 100 else text[:97] + "..."
+                return await send_json(send, 421, {
+                    "detail": f"Host {shown!r} is not this server: with auth off it answers only to loopback "
+                              "names (localhost, 127.0.0.1, [::1]); call it by one of them, or configure API keys"})
         await self.app(scope, receive, send)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
 from affectkit.schema import Prediction
 
@@ -35,6 +35,10 @@ class AnalyzeRequest(_Options):
     texts: list[StrictStr] | None = Field(None, description="Many texts; predictions come back in this order.")
     format: OutputFormat = Field("json", description="json: predictions; csv or jsonl: the rows "
                                                      "`affectkit analyze` writes for a file with a text column.")
+    escape_formulas: StrictBool = Field(True, description="format=csv: prefix text cells that start with = + - @ "
+                                                          "(or a tab or CR) with a single quote, so that a "
+                                                          "spreadsheet shows them instead of running them "
+                                                          "(`affectkit analyze --csv-escape-formulas`).")
 
     @model_validator(mode="after")
     def _one_of_text_or_texts(self) -> "AnalyzeRequest":

@@ -8,6 +8,16 @@ from dataclasses import dataclass, field
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 
 
+def split_host(value: str) -> str:
+    """The host name of a ``Host`` header value (``[::1]:8000`` gives ``::1``, ``LocalHost.:80`` ``localhost``)."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    if value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    return value.rstrip(".")
+
+
 def is_loopback(host: str) -> bool:
     """True when ``host`` is only reachable from this machine (127.0.0.0/8, ::1, localhost)."""
     if host.lower() in LOOPBACK_NAMES:
@@ -27,6 +37,12 @@ class Limits:
     max_text_chars: int = 20_000  # characters per text; longer texts are segmented by the model up to this
     rate: float = 50.0  # requests per second per API key (per client address when auth is off); 0 = no limit
     burst: int = 100  # requests a key may send at once before the rate applies
+    # connections (enforced by affectkit.serve.protocol, below the app; only under `affectkit serve`)
+    max_header_bytes: int = 64 * 1024  # request line and headers; over it: 431 and the connection is closed
+    header_timeout: float = 10.0  # seconds a connection (or a new request on it) has to send complete headers
+    keep_alive: float = 5.0  # seconds an idle kept-alive connection stays open between requests
+    max_connections: int = 1024  # open connections; over it a new one gets 503 and is closed
+    max_connections_per_client: int = 128  # open connections per client address (IPv6: per /64)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from typing import IO, Callable, Iterator
 
 import pandas as pd
 
-from affectkit.errors import InputError
+from affectkit.errors import InputError, InputTooLarge
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "txt")
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
@@ -94,9 +94,15 @@ def _open_text(path: str | Path, on_read: Callable[[int], None] | None) -> IO[st
 
 
 def read_chunks(path: str | Path, fmt: str | None = None, chunk_size: int = 4096, text_col: str | None = None,
-                on_read: Callable[[int], None] | None = None) -> Iterator[Chunk]:
+                on_read: Callable[[int], None] | None = None, max_rows: int | None = None,
+                max_bytes: int | None = None) -> Iterator[Chunk]:
     """Stream ``path`` (or ``-`` for stdin) as chunks. ``text_col`` is checked against the header/first rows so
-    that a missing column fails the job at once, listing the columns that exist."""
+    that a missing column fails the job at once, listing the columns that exist.
+
+    ``max_rows`` and ``max_bytes`` bound a Parquet file, whose few compressed bytes may hold millions of rows:
+    they are checked against its metadata (rows, and bytes once decompressed) before any row is decoded, and
+    over them :class:`~affectkit.errors.InputTooLarge` is raised. The text formats hold no more than their bytes,
+    which the caller can bound (the service's body limit); they read on, chunk by chunk, as always."""
     fmt = detect_format(path, fmt)
     if str(path) != "-" and not Path(path).exists():
         raise InputError(f"input file not found: {path}")
@@ -105,7 +111,7 @@ def read_chunks(path: str | Path, fmt: str | None = None, chunk_size: int = 4096
     elif fmt == "jsonl":
         yield from _read_jsonl(path, chunk_size, text_col, on_read)
     elif fmt == "parquet":
-        yield from _read_parquet(path, chunk_size, text_col, on_read)
+        yield from _read_parquet(path, chunk_size, text_col, on_read, max_rows, max_bytes)
     else:
         yield from _read_lines(path, chunk_size, text_col, on_read)
 
@@ -243,7 +249,8 @@ def _frame(records: list[dict], text_col: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(records, columns=list(cols), dtype=object)
 
 
-def _read_parquet(path, chunk_size: int, text_col: str | None, on_read) -> Iterator[Chunk]:
+def _read_parquet(path, chunk_size: int, text_col: str | None, on_read, max_rows: int | None = None,
+                  max_bytes: int | None = None) -> Iterator[Chunk]:
     import pyarrow.parquet as pq
 
     try:
@@ -253,9 +260,17 @@ def _read_parquet(path, chunk_size: int, text_col: str | None, on_read) -> Itera
     names = pf.schema_arrow.names
     if text_col is not None and text_col not in names:
         raise _missing_column(text_col, names, path)
+    meta = pf.metadata
+    if max_rows is not None and meta.num_rows > max_rows:
+        raise InputTooLarge(f"the file has {meta.num_rows:,} rows, over the limit of {max_rows:,}")
+    if max_bytes is not None:
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if size > max_bytes:
+            raise InputTooLarge(f"the file holds {size:,} bytes of data once decompressed, over the limit of "
+                                f"{max_bytes:,}")
     start = 0
     index = 0
-    for batch in pf.iter_batches(batch_size=chunk_size):
+    for batch in pf.iter_batches(batch_size=chunk_size):  # row group by row group, chunk_size rows at a time
         frame = batch.to_pandas()
         if on_read:
             on_read(len(frame))
