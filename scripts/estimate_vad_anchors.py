@@ -1,7 +1,7 @@
 """Estimate VAD anchors (mean and SD of valence, arousal, dominance) for the 28 GoEmotions labels.
 
 Russell and Mehrabian (1977) give pleasure and arousal for eight states, but the dominance values were not
-recovered (RESEARCH.md section 1), and GoEmotions has 28 labels. This script estimates a full table from shipped
+recovered (docs/methods.md §1.4), and GoEmotions has 28 labels. This script estimates a full table from shipped
 data only: the `default` model's VAD head (trained on EmoBank, CC-BY-SA 4.0) is applied to the GoEmotions train
 texts (Apache-2.0) that carry exactly one label, and each label's anchor is the mean and SD of those
 predictions, on -1..1. It rewrites the `goemotions_emobank_estimate` table in affectkit/data/vad_anchors.yaml.

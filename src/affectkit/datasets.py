@@ -37,6 +37,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from affectkit.errors import InputError
+from affectkit.hashing import digest_files
 from affectkit.labels import LabelSet, get_labelset
 from affectkit.labels.mapping import LabelMapping, get_mapping
 from affectkit.vad import DIMENSIONS, get_scale
@@ -82,11 +83,7 @@ class EmotionDataset:
 
     def fingerprint(self) -> str:
         """sha256 over the source files, for reproducibility records."""
-        h = hashlib.sha256()
-        for f in sorted(self.files):
-            h.update(f.name.encode())
-            h.update(f.read_bytes())
-        return h.hexdigest()
+        return digest_files(sorted(self.files))
 
     def subset(self, idx: np.ndarray | list[int]) -> "EmotionDataset":
         idx = np.asarray(idx, dtype=np.int64)
@@ -105,7 +102,7 @@ class EmotionDataset:
     # -- reading the gold labels ---------------------------------------------------------------------------------
     def label_sets(self, score_threshold: float = 0.5) -> np.ndarray:
         """Multi-label gold decisions ``(n, K)``. Multi-hot rows as they are; vote counts are normalised and
-        binarised at y_c > 1/K (the soft-label evaluation rule, RESEARCH.md section 1); graded scores are on at
+        binarised at y_c > 1/K (the soft-label evaluation rule, docs/methods.md §1.5); graded scores are on at
         ``score_threshold``."""
         y = self._require_categories()
         if self.category_kind == "multi-hot":
@@ -118,8 +115,8 @@ class EmotionDataset:
     def single_labels(self, rule: str = "plurality") -> np.ndarray:
         """One gold label index per row, or -1 where the rule keeps no label: ``plurality`` needs a unique most
         weighted label, ``majority`` one with more than half of the weight (see
-        :func:`affectkit.training.targets.aggregate_votes`)."""
-        from affectkit.training.targets import aggregate_votes
+        :func:`affectkit.labels.votes.aggregate_votes`)."""
+        from affectkit.labels.votes import aggregate_votes
 
         if rule not in AGGREGATION_RULES:
             raise InputError(f"unknown aggregation rule {rule!r}; use one of {', '.join(AGGREGATION_RULES)}")
@@ -255,7 +252,9 @@ def load_goemotions(split: str = "train", root: Path | None = None) -> EmotionDa
     names = (root / "labels.txt").read_text().split()
     if tuple(names) != ls.labels:
         raise InputError(f"{root / 'labels.txt'} does not list the GoEmotions labels in the expected order")
-    texts, ids, rids = [], [], []
+    texts: list[str] = []
+    ids: list[list[int]] = []
+    rids: list[str] = []
     with open(path, encoding="utf-8", newline="") as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
@@ -519,7 +518,9 @@ def load_crema_d(split: str = "all", root: Path | None = None, modality: str = "
     ls = get_labelset("crema-d")
     columns = ["A", "D", "F", "H", "N", "S"]  # = crema-d label order anger disgust fear happy neutral sad
     prefix = CREMA_D_MODALITIES[modality]
-    texts, votes, meta = [], [], {"file": [], "intended": [], "level": [], "responses": []}
+    texts: list[str] = []
+    votes: list[list[float]] = []
+    meta: dict[str, list[Any]] = {"file": [], "intended": [], "level": [], "responses": []}
     intended = {"ANG": "anger", "DIS": "disgust", "FEA": "fear", "HAP": "happy", "NEU": "neutral", "SAD": "sad"}
     with open(path, encoding="utf-8", newline="") as f:
         reader = csv.reader(f)

@@ -250,7 +250,7 @@ def run_rank(input_path: str, output: str | None, analyzer, attribute: str, *, t
             piece = frame.iloc[local].reset_index(drop=True).copy()
             piece[names["rank"]] = rank_of[start + local]
             piece[names["score"]] = np.round(all_scores[start + local], 6)
-            piece[names["error"]] = [failures.get(start + i) or (None if np.isfinite(all_scores[start + i])
+            piece[names["error"]] = [failures.get(int(start + i)) or (None if np.isfinite(all_scores[start + i])
                                                                  else "no score") for i in local]
             if keys is not None:
                 piece[sort_key] = [repr(float(v)) for v in keys[start + local]]
@@ -291,7 +291,7 @@ def write_ranked(blocks, output: str | None, output_format: str | None, attribut
     from affectkit.tabular import PartWriter, write_frame
 
     to_file = output is not None and str(output) != "-"
-    writer = PartWriter(output, output_format, {"rank": attribute}, resume=False) if to_file else None
+    writer = PartWriter(str(output), output_format, {"rank": attribute}, resume=False) if to_file else None
     written = 0
     try:
         for index, ranked in enumerate(blocks):

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from affectkit.jsonable import json_default
 from affectkit.labels import LabelSet, get_labelset, get_mapping
 from affectkit.vad import CANONICAL, DIMENSIONS, convert, get_scale
 
@@ -84,13 +85,7 @@ class Prediction:
         return out
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False, default=_json_default)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+        return json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False, default=json_default)
 
 
 POLARITY_LABELSET = "goemotions-sentiment"
@@ -402,8 +397,8 @@ class BatchPrediction:
         if self.n_segments is not None:
             cols["n_segments"] = self.n_segments
         if distribution:
-            for j, lab in enumerate(labels):
-                cols[f"p_{lab.replace(' ', '_')}"] = np.round(self.dist[:, j], 6)
+            for j, name in enumerate(self.labelset.labels):
+                cols[f"p_{name.replace(' ', '_')}"] = np.round(self.dist[:, j], 6)
         cols["error"] = list(self.errors)
         return {prefix + key: val for key, val in cols.items()} if prefix else cols
 

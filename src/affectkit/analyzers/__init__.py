@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
-from affectkit.analyzers.base import Analyzer
+from affectkit.analyzers.base import CLOSE_HOOKS, Analyzer
 from affectkit.errors import UnknownModelError
 
 _FACTORIES: dict[str, Callable[..., Analyzer]] = {}
@@ -72,6 +72,9 @@ def forget(analyzer: Analyzer) -> None:
     """Drop ``analyzer`` from the cache of :func:`load` (it was closed: the next ``load`` makes a new one)."""
     for key in [k for k, a in _CACHE.items() if a is analyzer]:
         del _CACHE[key]
+
+
+CLOSE_HOOKS.append(forget)
 
 
 def _resolve(spec: str, **kwargs: Any) -> Analyzer:

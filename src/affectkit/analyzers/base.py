@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -21,6 +21,16 @@ DEFAULT_BATCH_SIZE = 1024
 # windows, all encoded in the call), so a batch is split into calls of at most this many characters: four 0.5 MB
 # texts go one per call instead of 2 MB at once, while 1,024 texts of a few hundred characters stay one call.
 MAX_BATCH_CHARS = 256 * 1024
+
+
+#: called with an analyzer when it is closed; :mod:`affectkit.analyzers` adds the one that evicts it from the cache
+#: of :func:`affectkit.load` (a hook here rather than an import there keeps this module free of import cycles)
+CLOSE_HOOKS: list[Callable[["Analyzer"], None]] = []
+
+
+def _run_close_hooks(analyzer: "Analyzer") -> None:
+    for hook in CLOSE_HOOKS:
+        hook(analyzer)
 
 
 class Analyzer(ABC):
@@ -160,19 +170,15 @@ class Analyzer(ABC):
     def close(self) -> None:
         """Release resources (servers, sessions). Safe to call twice. A closed analyzer leaves the cache of
         :func:`affectkit.load`, which makes a new one next time; subclasses call ``super().close()``."""
-        from affectkit.analyzers import forget
-
         self.closed = True
-        forget(self)
+        _run_close_hooks(self)
 
     def __enter__(self) -> "Analyzer":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-        from affectkit.analyzers import forget
-
-        forget(self)  # also when a subclass's close() does not call ours
+        _run_close_hooks(self)  # also when a subclass's close() does not call ours
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, labelset={self.labelset.name!r})"

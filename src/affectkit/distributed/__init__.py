@@ -81,7 +81,7 @@ def needs_partitioned_run(input: str, output: str | Path | None, engine: str) ->
     return many_inputs or (output is not None and is_directory_output(output))
 
 
-def run_distributed(command: str, input: str | Path, output: str | Path | None, model: str, options: Any, *,
+def run_distributed(command: str, input: str | Path, output: str | Path | None, model: Any, options: Any, *,
                     engine: str = "ray", address: str | None = None, fmt: str | None = None,
                     output_format: str | None = None, chunk_size: int = 4096, workers: str | int | None = None,
                     cpus_per_worker: float = 1.0, runtime_env: dict[str, Any] | str | None = None,

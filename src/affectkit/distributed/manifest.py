@@ -9,13 +9,14 @@ checksum; anything else is computed again. Partitions that failed are recorded w
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from affectkit.hashing import digest_file
 
 MANIFEST_FORMAT = 1
 
@@ -53,11 +54,7 @@ class PartRecord:
 
 
 def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return digest_file(path)[0]
 
 
 def count_rows(path: str | Path, fmt: str) -> int:

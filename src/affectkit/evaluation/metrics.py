@@ -92,7 +92,7 @@ def topk_hits(gold: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
     Ties are broken by label order (stable sort)."""
     order = np.argsort(-np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=-np.inf), axis=1, kind="stable")
     top = order[:, :k]
-    return np.take_along_axis(np.asarray(gold, dtype=bool), top, axis=1).any(axis=1)
+    return np.asarray(np.take_along_axis(np.asarray(gold, dtype=bool), top, axis=1).any(axis=1))
 
 
 def topk_accuracy(gold: np.ndarray, scores: np.ndarray, k: int) -> float:
@@ -244,7 +244,7 @@ def recall_at_percent(relevant: np.ndarray, scores: np.ndarray, percent: float) 
 
 
 def ranked_list_scores(gold: Sequence[str], pred: Sequence[str], k: int) -> dict[str, float]:
-    """Metrics of one item's ranked emotions (EEmo-Bench-style ranking; RESEARCH.md section 2): ``top1``
+    """Metrics of one item's ranked emotions (EEmo-Bench-style ranking; docs/methods.md §2.1): ``top1``
     (first emotions agree), ``overlap`` |P_k ∩ G_k| / |G_k|, ``kendall`` tau over the emotions in both lists
     (NaN when fewer than two are shared) and ``ndcg`` with graded relevance k, k-1, ... for the gold positions."""
     g, p = list(gold)[:k], list(pred)[:k]

@@ -104,8 +104,8 @@ def records_from_batch(batch: BatchPrediction, plan: LabelPlan | None = None) ->
     if plan is not None and plan.hops:
         ok = ~np.isnan(batch.dist).any(axis=1)
         names = plan.source.labels
-        for i in np.flatnonzero(ok):
-            native_top[i] = names[int(np.argmax(batch.dist[i]))]
+        for j in np.flatnonzero(ok):
+            native_top[j] = names[int(np.argmax(batch.dist[j]))]
         for hop in plan.hops:
             if ok.any():
                 _, mass = hop.map_distribution(batch.dist[ok])

@@ -14,7 +14,6 @@ over the same rows and label set share one set of predictions per model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -30,10 +29,18 @@ import pandas as pd
 from affectkit.analyzers.base import DEFAULT_BATCH_SIZE, Analyzer
 from affectkit.datasets import EmotionDataset
 from affectkit.errors import AffectkitError
-from affectkit.evaluation.predict import (RECORD_VERSION, LabelPlan, PredictionArrays, Unsupported, plan_labels,
-                                          predict_chunk)
+from affectkit.evaluation.predict import (
+    RECORD_VERSION,
+    LabelPlan,
+    PredictionArrays,
+    Unsupported,
+    plan_labels,
+    predict_chunk,
+)
 from affectkit.evaluation.scoring import Scored, score_task
 from affectkit.evaluation.task import Task, TaskData, load_dataset_for, task_data
+from affectkit.hashing import digest_json, digest_text
+from affectkit.jsonable import to_jsonable
 from affectkit.tabular import PartWriter
 from affectkit.tabular.writers import fingerprint_file
 
@@ -93,7 +100,7 @@ def slug(text: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "model"
     if safe == text and len(safe) <= 80:
         return safe
-    return f"{safe[:71]}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:8]}"
+    return f"{safe[:71]}-{digest_text(text, 8)}"
 
 
 def _model_fingerprint(spec: str, analyzer: Analyzer) -> list[Any]:
@@ -125,25 +132,6 @@ def load_for_evaluation(spec: "str | Analyzer") -> Analyzer:
     return affectkit.load(spec)
 
 
-def json_safe(obj: Any) -> Any:
-    """``obj`` with NaN/inf floats as ``None`` and numpy scalars as Python numbers (strict JSON)."""
-    import math
-
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -170,7 +158,7 @@ def cached_predictions(analyzer: Analyzer, model_key: str, plan: LabelPlan, text
                        ) -> tuple[list[dict[str, Any]], float | None]:
     """Prediction records for ``texts``, from the cache when a finished run with the same identity exists,
     else computed chunk by chunk into resumable part files. Returns (records, seconds computing or None)."""
-    ident_hash = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    ident_hash = digest_json(identity, 16)
     path = cache_dir / slug(model_key) / f"{ident_hash}.jsonl"
     meta = path.with_suffix(".json")
     n = len(texts)
@@ -228,7 +216,7 @@ def _sample_rows(task: Task, data: TaskData, preds: PredictionArrays, scored: Sc
         return [{**s, "text_a": ds.texts[s["a"]], "text_b": ds.texts[s["b"]]} for s in scored.samples]
     rows = []
     for i, s in enumerate(scored.samples):
-        row = {"row": i}
+        row: dict[str, Any] = {"row": i}
         if ids is not None:
             row["id"] = ids[i]
         row["text"] = ds.texts[i]
@@ -243,7 +231,7 @@ def _write_jsonl(rows: list[dict[str, Any]], path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         for r in rows:
-            f.write(json.dumps(json_safe(r), ensure_ascii=False, allow_nan=False) + "\n")
+            f.write(json.dumps(to_jsonable(r), ensure_ascii=False, allow_nan=False) + "\n")
     tmp.replace(path)
 
 
@@ -342,7 +330,7 @@ def write_results(run: EvalRun, options: EvalOptions, out: Path) -> None:
     from affectkit.evaluation import report
 
     out.mkdir(parents=True, exist_ok=True)
-    payload = json_safe(run.to_dict(options))
+    payload = to_jsonable(run.to_dict(options))
     tmp = out / "results.json.tmp"
     tmp.write_text(json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=False))
     tmp.replace(out / "results.json")

@@ -23,6 +23,38 @@ from affectkit.vad import CANONICAL, DIMENSIONS, convert
 StatFn = Callable[[np.ndarray], float]
 
 
+def _nanmean_at(values: np.ndarray) -> StatFn:
+    """The statistic "mean of ``values`` over the resampled units, ignoring NaN" (NaN when all are NaN)."""
+
+    def stat(idx: np.ndarray) -> float:
+        sub = values[idx]
+        return float(np.nanmean(sub)) if (~np.isnan(sub)).any() else math.nan
+
+    return stat
+
+
+def _queue_stat(metric: Callable[[np.ndarray, np.ndarray], float], gold: np.ndarray, pred: np.ndarray,
+                items: np.ndarray) -> StatFn:
+    """``metric(gold, pred)`` over the resampled items of one queue."""
+    return lambda idx: metric(gold[items[idx]], pred[items[idx]])
+
+
+def _part_stat(metric: Callable[[np.ndarray, np.ndarray], float], gold: np.ndarray, pred: np.ndarray,
+               member: np.ndarray) -> StatFn:
+    """``metric`` on the resampled units that belong to one part (``member`` marks them)."""
+
+    def stat(idx: np.ndarray) -> float:
+        sel = idx[member[idx]]
+        return metric(gold[sel], pred[sel])
+
+    return stat
+
+
+def _mean_of(fns: list[StatFn]) -> StatFn:
+    """The mean of several statistics on the same resample."""
+    return lambda idx: float(np.mean([fn(idx) for fn in fns]))
+
+
 @dataclass
 class Scored:
     """The outcome of scoring one task: ``metrics`` maps a name to ``{"value", "ci"}``."""
@@ -193,7 +225,8 @@ def _multiple_choice(task: Task, data: TaskData, P: PredictionArrays, gold_all: 
     c = correct[keep]
     scored = Scored(_stats({"accuracy": lambda idx: float(c[idx].mean())}, len(keep), n_boot, seed),
                     task.headline, len(keep), samples)
-    scored.details["chance"] = float(np.mean([1 / len(s["options"]) for s in samples if s["options"]] or [math.nan]))
+    scored.details["chance"] = float(np.mean([1 / len(opts) for opts in (s["options"] for s in samples)
+                                              if isinstance(opts, list) and opts] or [math.nan]))
     return scored
 
 
@@ -202,7 +235,7 @@ def _perception_multi(task: Task, data: TaskData, P: PredictionArrays, n_boot: i
     k = len(labels)
     G = ds.label_sets()
     failed = P.failed
-    if task.options["decision"] == "distribution":  # p_c > 1/K (the soft-label rule, RESEARCH.md section 1)
+    if task.options["decision"] == "distribution":  # p_c > 1/K (the soft-label rule, docs/methods.md §1.5)
         Pm = np.nan_to_num(P.dist, nan=0.0) > 1.0 / k
     else:
         Pm = P.decisions.copy()
@@ -254,7 +287,7 @@ def _emotion_ranking(task: Task, data: TaskData, P: PredictionArrays, n_boot: in
     for name in task.metrics:
         base, _, depth = name.partition("@")
         col = per[int(depth) if depth else k][{"top1_accuracy": "top1"}.get(base, base)]
-        fns[name] = lambda idx, col=col: float(np.nanmean(col[idx])) if (~np.isnan(col[idx])).any() else math.nan
+        fns[name] = _nanmean_at(col)
     scored = Scored(_stats(fns, len(rows), n_boot, seed), task.headline, len(rows), [])
     scored.samples = [by_row.get(i, {"gold": [], "pred": None}) for i in range(len(gold))]
     scored.notes.append(f"emotion ranking: ndcg@k uses graded relevance k..1 for the gold positions; kendall is "
@@ -355,13 +388,13 @@ def _item_ranking(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, 
         items = lists[0]
         for name in task.metrics:
             f = list_metric(name)
-            fns[name] = lambda idx, f=f: f(gold[items[idx]], pred[items[idx]])
+            fns[name] = _queue_stat(f, gold, pred, items)
         n_units = len(items)
     else:  # many lists: the unit is a list
         for name in task.metrics:
             f = list_metric(name)
             vals = np.array([f(gold[li], pred[li]) for li in lists])
-            fns[name] = lambda idx, vals=vals: float(np.nanmean(vals[idx]))
+            fns[name] = _nanmean_at(vals)
         n_units = len(lists)
     scored = Scored(_stats(fns, n_units, n_boot, seed), task.headline, len(valid), [])
     scored.details.update({"lists": len(lists), "list_size": int(size) if size else len(valid),
@@ -466,21 +499,18 @@ def _assessment(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, se
     n = len(data.dataset)
     for metric in task.metrics:
         f = getattr(M, metric)
-        per_part = []
+        per_part: list[StatFn] = []
         for name, gold, pred, rows in parts:
             member = np.zeros(n, dtype=bool)
             member[rows] = True
 
-            def part_fn(idx: np.ndarray, gold=gold, pred=pred, member=member, f=f) -> float:
-                sel = idx[member[idx]]
-                return f(gold[sel], pred[sel])
+            part_fn = _part_stat(f, gold, pred, member)
 
             if len(dims) * len(group_names) > 1:
                 fns[f"{name}.{metric}"] = part_fn
             per_part.append(part_fn)
         complete = len(parts) == len(dims) * len(group_names)
-        fns[metric] = ((lambda idx, fs=per_part: float(np.mean([fn(idx) for fn in fs]))) if complete
-                       else (lambda idx: math.nan))
+        fns[metric] = _mean_of(per_part) if complete else (lambda idx: math.nan)
     scored = Scored(_stats(fns, n, n_boot, seed), task.headline, n, [], notes=notes)
     if len(parts) < len(dims) * len(group_names):
         scored.notes.append(f"the headline needs every dimension of {task.target}; see the per-dimension figures")

@@ -174,7 +174,7 @@ def _spread_within_primary(m: np.ndarray, src: LabelSet, tgt: LabelSet) -> np.nd
         node = src.anchors.get(lab)
         if not node or m[i].sum() == 0:
             continue
-        pool = [j for j in np.flatnonzero(unreached) if primary_of[j] == node.split(".")[0]]
+        pool = [int(j) for j in np.flatnonzero(unreached) if primary_of[int(j)] == node.split(".")[0]]
         if pool:
             out[i] *= 1.0 - SPREAD
             out[i, pool] += SPREAD * m[i].sum() / len(pool)

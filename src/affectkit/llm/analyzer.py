@@ -125,7 +125,7 @@ class LLMAnalyzer(Analyzer):
                    for text, hint, err in zip(items, hints, errors)]
         sent = [i for i, p in enumerate(prompts) if p is not None]
         results: list[ChatResult | None] = [None] * len(items)
-        for i, res in zip(sent, self.client.complete_many([prompts[i] for i in sent])):
+        for i, res in zip(sent, self.client.complete_many([p for p in prompts if p is not None])):
             results[i] = res
         self.name = self._name()
         return self._to_batch(items, target, results, errors, hints)
@@ -223,6 +223,8 @@ class LLMAnalyzer(Analyzer):
 
     def _fill_row(self, out: BatchPrediction, extra: dict[str, list[Any]], i: int, text: str,
                   data: dict[str, Any], target: LabelSet) -> None:
+        assert out.scores is not None and out.vad is not None and out.intensity is not None
+        assert out.evidence is not None and out.causes is not None and out.explanations is not None
         ranked = self._ranked_words(data)
         words = [w for w, _ in ranked]
         extra["emotion_words"][i] = words

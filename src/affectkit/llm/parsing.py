@@ -92,6 +92,7 @@ def parse_reply(text: str, schema: dict[str, Any]) -> ParsedReply:
         if err.validator == "type" and isinstance(err.instance, str) and _number(err.instance) is not None \
                 and err.validator_value in ("number", "integer"):
             x = _number(err.instance)
+            assert x is not None
             parent[path[-1]] = int(x) if err.validator_value == "integer" and x.is_integer() else x
             repairs.append(f"read {where} as a number")
             continue

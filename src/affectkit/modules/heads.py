@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
@@ -181,7 +181,7 @@ class ScoreHead:
         return cls(cfg["attribute"], w["w"], w["b"], cfg.get("loss", ""))
 
 
-HEADS = {CategoryHead.kind: CategoryHead, VADHead.kind: VADHead, ScoreHead.kind: ScoreHead}
+HEADS: dict[str, Any] = {CategoryHead.kind: CategoryHead, VADHead.kind: VADHead, ScoreHead.kind: ScoreHead}
 
 
 def load_head(path: str | Path) -> "CategoryHead | VADHead | ScoreHead":

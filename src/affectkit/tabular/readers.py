@@ -159,7 +159,8 @@ def _read_delimited(path, delimiter: str, chunk_size: int, text_col: str | None,
                 extra = rec[width:]
                 errors.append(f"malformed row at line {reader.line_num}: expected {width} fields, found {len(rec)}"
                               + (f" (extra: {', '.join(map(repr, extra))[:200]})" if extra else ""))
-                rows.append((rec[:width] + [None] * (width - len(rec))) if len(rec) < width else rec[:width])
+                padded: list[str | None] = [*rec[:width], *([None] * (width - len(rec)))]
+                rows.append(padded)
             else:
                 errors.append(None)
                 rows.append(rec)  # type: ignore[arg-type]

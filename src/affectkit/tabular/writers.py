@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import errno
-import hashlib
 import json
 import os
 import re
@@ -23,10 +22,11 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
 import pandas as pd
 
 from affectkit.errors import InputError, OutputLockedError
+from affectkit.hashing import digest_file
+from affectkit.jsonable import to_jsonable
 from affectkit.tabular.readers import detect_format
 from affectkit.text import clean_for_output
 
@@ -63,35 +63,16 @@ def _arrow_table(frame: pd.DataFrame):
 
 def _as_text(v: Any) -> str | None:
     """A cell as text: strings as they are, other values as JSON (``5``, ``true``, ``{"a": 1}``), nulls as None."""
-    v = _to_jsonable(v)
+    v = to_jsonable(v)
     if v is None or isinstance(v, str):
         return v
     return json.dumps(v, ensure_ascii=False, default=str)
 
 
-def _to_jsonable(v: Any) -> Any:
-    if isinstance(v, float) and np.isnan(v):
-        return None
-    if isinstance(v, np.generic):
-        v = v.item()
-        return None if isinstance(v, float) and np.isnan(v) else v
-    if isinstance(v, np.ndarray):
-        return [_to_jsonable(x) for x in v.tolist()]
-    if isinstance(v, (list, tuple)):
-        return [_to_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _to_jsonable(x) for k, x in v.items()}
-    if isinstance(v, (pd.Timestamp,)):
-        return v.isoformat()
-    if v is pd.NA or v is pd.NaT:
-        return None
-    return v
-
-
 def write_jsonl(frame: pd.DataFrame, f: IO[str]) -> None:
     cols = list(frame.columns)
     for row in frame.itertuples(index=False, name=None):
-        f.write(json.dumps({c: _to_jsonable(v) for c, v in zip(cols, row)}, ensure_ascii=False))
+        f.write(json.dumps({c: to_jsonable(v) for c, v in zip(cols, row)}, ensure_ascii=False))
         f.write("\n")
 
 
@@ -151,15 +132,8 @@ def fingerprint_file(path: str | Path) -> dict[str, Any]:
     GB from the page cache on one core (SHA-256 has CPU instructions on current x86 and ARM: BLAKE2b took 1.15 s
     on the same machine), small next to analysing the file; see README, "Bad input, and nothing lost"."""
     p = Path(path)
-    h = hashlib.sha256()
-    size = 0
-    block = bytearray(1 << 20)
-    view = memoryview(block)
-    with open(p, "rb", buffering=0) as f:
-        while n := f.readinto(block):
-            h.update(view[:n])
-            size += n
-    return {"path": str(p.resolve()), "size": size, "sha256": h.hexdigest()}
+    sha256, size = digest_file(p)
+    return {"path": str(p.resolve()), "size": size, "sha256": sha256}
 
 
 class OutputLock:

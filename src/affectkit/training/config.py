@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from affectkit.hashing import digest_json
 
 TASK_TYPES = ("categories", "vad", "regression", "ranking")
 CATEGORY_TARGETS = ("multi-label", "single-label", "soft")
@@ -185,7 +185,7 @@ class TrainConfig:
         return asdict(self)
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+        return digest_json(self.to_dict(), 16)
 
 
 def _check(what: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -7,13 +7,13 @@ per text list, so a benchmark that fits many heads embeds every text once.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from affectkit.datasets import EmotionDataset, load_dataset
+from affectkit.hashing import digest_folder, digest_texts
 
 SHIP = ("goemotions", "brighter", "gne", "premo", "smile")
 EVAL_ONLY = ("meld", "emorynlp", "dailydialog")
@@ -39,22 +39,12 @@ def load_split(name: str, split: str, max_rows: int | None = None, seed: int = 1
 
 
 def texts_digest(texts: list[str]) -> str:
-    h = hashlib.sha256()
-    for t in texts:
-        h.update(t.encode("utf-8", "surrogatepass"))
-        h.update(b"\0")
-    return h.hexdigest()[:20]
+    return digest_texts(texts, 20)
 
 
 def folder_digest(path: Path) -> str:
     """A digest of a model or encoder folder's files (names and contents)."""
-    h = hashlib.sha256()
-    for f in sorted(p for p in Path(path).rglob("*") if p.is_file()):
-        h.update(str(f.relative_to(path)).encode())
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()[:16]
+    return digest_folder(path, n=16)
 
 
 class VectorCache:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from affectkit.datasets import EmotionDataset, load_dataset
 from affectkit.errors import InputError, UnknownLabelSetError
+from affectkit.hashing import digest_texts
 from affectkit.labels import LabelSet, get_labelset
 from affectkit.text import check_text
 from affectkit.training.config import TaskSpec
@@ -36,6 +37,7 @@ def load_task_splits(spec: TaskSpec, max_train_rows: int | None = None,
     A label set inferred from the training file is reused for the other splits."""
     if spec.is_file or spec.columns:
         train = _from_file(spec, "train", None)
+        assert train is not None  # the train split always has a file
         out = {"train": train, **{s: _from_file(spec, s, train.labelset) for s in ("dev", "test")}}
     else:
         out = {s: _builtin(spec, s) for s in SPLITS}
@@ -59,10 +61,7 @@ def load_task_data(spec: TaskSpec, split: str) -> EmotionDataset | None:
 def data_fingerprint(ds: EmotionDataset) -> str:
     """sha256 over what a run trains on: the texts and every target array (not just the source files, so that
     in-memory data and column mappings are covered too)."""
-    h = hashlib.sha256()
-    for t in ds.texts:
-        h.update(t.encode("utf-8", "surrogatepass"))
-        h.update(b"\0")
+    h = hashlib.sha256(digest_texts(ds.texts).encode())
     for arr in (ds.categories, ds.vad, ds.meta.get("score"), ds.meta.get("group")):
         if arr is not None:
             h.update(np.asarray(arr).astype(str if np.asarray(arr).dtype == object else np.float64).tobytes())
@@ -100,11 +99,12 @@ def _from_file(spec: TaskSpec, split: str, labelset: LabelSet | None) -> Emotion
     cols = dict(spec.columns)
     split_col = cols.get("split")
     if split == "train":
-        path = spec.dataset
+        found: str | None = spec.dataset
     else:
-        path = getattr(spec, split) or (spec.dataset if split_col else None)
-        if path is None:
-            return None
+        found = getattr(spec, split) or (spec.dataset if split_col else None)
+    if found is None:
+        return None
+    path = found
     frame = read_table(path)
     if split_col:
         if split_col not in frame.columns:
@@ -145,7 +145,7 @@ def frame_to_dataset(frame: pd.DataFrame, spec: TaskSpec, split: str = "train", 
     if len(keep) < len(frame):
         log.warning("%s (%s): dropped %d row(s) without a usable text", source or "data", split, len(frame) - len(keep))
     frame = frame.iloc[keep].reset_index(drop=True)
-    texts = [checked[i][0] for i in keep]
+    texts = [checked[i][0] or "" for i in keep]
     name = source.stem if source else "data"
     ds = EmotionDataset(name, split, texts, files=[source] if source else [], license=spec.license or "")
     if spec.type == "categories":

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from collections import Counter
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ def distill_static(base: str, out: Path, options: StaticOptions, corpus: list[st
     elif options.vocabulary is not None:
         raise ValueError(f"static.vocabulary must be null or 'corpus', not {options.vocabulary!r}")
     model = AutoModel.from_pretrained(base)
-    tokenizer = AutoTokenizer.from_pretrained(base, use_fast=True)
+    tokenizer: Any = AutoTokenizer.from_pretrained(base, use_fast=True)
     static = distill_from_model(model, tokenizer, vocabulary=vocabulary, device="cpu", pca_dims=options.pca_dims,
                                 sif_coefficient=options.sif_coefficient, quantize_to="float16")
     out.mkdir(parents=True, exist_ok=True)

@@ -113,12 +113,12 @@ class AffectEstimator:
         return self
 
     def _dataset(self, X: Sequence[str], y: Any, vad: Any, split: str, labelset: LabelSet | None) -> EmotionDataset:
-        texts = []
+        texts: list[str] = []
         for i, x in enumerate(X):
             t, err = check_text(x)
             if err:
                 raise ValueError(f"X[{i}]: {err}")
-            texts.append(t)
+            texts.append(t or "")
         counts, ls = targets_from_y(y, self.task, self.labels, labelset, self.sep, self.name)
         if len(counts) != len(texts):
             raise ValueError(f"X has {len(texts)} texts but y has {len(counts)} rows")

@@ -16,7 +16,8 @@ class MultiLabelBCE(nn.Module):
         self.register_buffer("pos_weight", pos_weight if pos_weight is not None else None)
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return F.binary_cross_entropy_with_logits(logits, targets, pos_weight=self.pos_weight)
+        pos_weight = self.pos_weight if isinstance(self.pos_weight, torch.Tensor) else None
+        return F.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos_weight)
 
 
 class SoftLabelCrossEntropy(nn.Module):
@@ -52,7 +53,7 @@ class CCCLoss(nn.Module):
 
 class CooccurrencePenalty(nn.Module):
     """lambda * sum_ij y_i P_ij p_j with P_ij = 1 - C_ij / max C, from training co-occurrence counts C
-    (our choice of form; RESEARCH.md section 1). Penalises predicting emotions that annotators rarely pick
+    (our choice of form; docs/methods.md §1.6). Penalises predicting emotions that annotators rarely pick
     together with the gold ones. Averaged over the batch."""
 
     def __init__(self, cooccurrence: torch.Tensor, weight: float = 0.1) -> None:
@@ -118,8 +119,8 @@ class ListMLELoss(nn.Module):
 
 
 class RankListLoss(nn.Module):
-    """RankList (2025), listwise generalisation of RankNet with a log-sum-exp bound (our reading, RESEARCH.md
-    section 2): for a list ordered best first, L = sum_i log(1 + sum_{i < j <= i + k} exp(s_j - s_i)).
+    """RankList (2025), listwise generalisation of RankNet with a log-sum-exp bound (our reading, docs/methods.md
+    §2.2): for a list ordered best first, L = sum_i log(1 + sum_{i < j <= i + k} exp(s_j - s_i)).
 
     ``skip`` = k bounds how far below item i its comparisons reach: k = 1 compares neighbours only (local
     constraints), larger k adds the non-local ones. :meth:`set_skip` lets a curriculum grow k during training

@@ -10,37 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from affectkit.datasets import EmotionDataset
 from affectkit.labels import LabelSet, get_labelset, get_mapping
+from affectkit.labels.votes import aggregate_votes
 
 if TYPE_CHECKING:
+    from affectkit.datasets import EmotionDataset
     from affectkit.training.config import TaskSpec
-
-
-def aggregate_votes(votes: np.ndarray, rule: str = "all-inclusive") -> tuple[np.ndarray, np.ndarray]:
-    """Aggregate votes into targets; returns ``(targets (m, K), kept row indices (m,))``.
-
-    - ``majority``: keep rows with a unique label holding more than half the votes; one-hot target.
-    - ``plurality``: keep rows with a unique most-voted label; one-hot target.
-    - ``all-inclusive``: keep every row, ties too; the target is the whole vote distribution n_c / N.
-    """
-    v = np.asarray(votes, dtype=np.float64)
-    total = v.sum(axis=1)
-    if rule == "all-inclusive":
-        keep = np.flatnonzero(total > 0)
-        return v[keep] / total[keep, None], keep
-    top = v.max(axis=1)
-    unique = (v == top[:, None]).sum(axis=1) == 1
-    if rule == "plurality":
-        ok = unique & (total > 0)
-    elif rule == "majority":
-        ok = unique & (top > total / 2)
-    else:
-        raise ValueError(f"unknown aggregation rule {rule!r}: use majority, plurality or all-inclusive")
-    keep = np.flatnonzero(ok)
-    onehot = np.zeros((len(keep), v.shape[1]))
-    onehot[np.arange(len(keep)), v[keep].argmax(axis=1)] = 1.0
-    return onehot, keep
 
 
 def smooth_labels(targets: np.ndarray, epsilon: float) -> np.ndarray:
@@ -94,10 +69,10 @@ class TaskTargets:
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rows": len(self.rows)}
-        if self.labelset is not None:
+        if self.labelset is not None and self.gold is not None:
             out["labelset"] = self.labelset.name
             out["label_counts"] = {lab: int(c) for lab, c in zip(self.labelset.labels, self.gold.sum(axis=0))}
-        if self.mean is not None:
+        if self.mean is not None and self.std is not None:
             out["target_mean"] = self.mean.tolist()
             out["target_std"] = self.std.tolist()
         return out
@@ -153,7 +128,7 @@ def build_targets(spec: "TaskSpec", ds: EmotionDataset, labelset: LabelSet | Non
         if "group" in ds.meta:
             groups = np.asarray(ds.meta["group"], dtype=object)[rows]
         return TaskTargets(rows, values=v[:, 0], groups=groups)
-    if stats is not None:
+    if stats is not None and stats.mean is not None and stats.std is not None:
         mean, std = stats.mean, stats.std
     else:
         mean, std = np.nanmean(v, axis=0), np.nanstd(v, axis=0)

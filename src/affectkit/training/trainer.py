@@ -17,7 +17,6 @@ tokens (as in sentence-transformers) and every head is linear, so the model runs
 from __future__ import annotations
 
 import copy
-import hashlib
 import inspect
 import json
 import logging
@@ -35,11 +34,13 @@ from typing import Any, Callable
 import numpy as np
 
 from affectkit.datasets import EmotionDataset
+from affectkit.hashing import digest_folder, digest_texts
+from affectkit.jsonable import to_jsonable
 from affectkit.labels import LabelSet
 from affectkit.training.config import TaskSpec, TrainConfig
 from affectkit.training.data import data_fingerprint, load_task_splits
-from affectkit.training.targets import TaskTargets, build_targets
 from affectkit.training.quantize import QUANTIZATION, quantize_int8
+from affectkit.training.targets import TaskTargets, build_targets
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +91,7 @@ def _seed_everything(seed: int) -> None:
 
 
 def _texts_key(texts: list[str]) -> str:
-    h = hashlib.sha1()
-    for t in texts:
-        h.update(t.encode("utf-8", "surrogatepass"))
-        h.update(b"\0")
-    return h.hexdigest()
+    return digest_texts(texts)
 
 
 # -- where pooled vectors come from --------------------------------------------------------------------------------
@@ -445,7 +442,7 @@ class Trainer:
             "train_seconds": round(time.time() - t_start, 1),
             "versions": _versions(), "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         }
-        (stage / "training.json").write_text(json.dumps(record, indent=2, default=_json_safe))
+        (stage / "training.json").write_text(json.dumps(to_jsonable(record), indent=2, default=str))
         from affectkit.training.modelcard import write_model_card
 
         write_model_card(stage, record)
@@ -587,8 +584,8 @@ class Trainer:
         """Test-split scores of the exported model (for the model card): calibrated macro-F1 (and at 0.5) for
         category heads, Pearson r per dimension for VAD and regression heads, Kendall tau and ranking accuracy
         for ranking heads."""
-        from affectkit.model import AffectModel
         from affectkit.evaluation.metrics import kendall, ranking_accuracy
+        from affectkit.model import AffectModel
         from affectkit.training.calibration import f1_per_label
 
         m = AffectModel.load(out, evidence=False)
@@ -878,14 +875,7 @@ def _unique_texts(tasks: list[_Task]) -> list[str]:
 
 def _folder_digest(path: Path) -> str:
     """sha256 over a model folder's weight and tokenizer files (identifies the base encoder)."""
-    h = hashlib.sha256()
-    for f in sorted(path.rglob("*")):
-        if f.is_file() and f.suffix in (".safetensors", ".bin", ".json", ".txt", ".onnx"):
-            h.update(str(f.relative_to(path)).encode())
-            with open(f, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-    return h.hexdigest()
+    return digest_folder(path, (".safetensors", ".bin", ".json", ".txt", ".onnx"))
 
 
 def _np(p: Any) -> np.ndarray:
@@ -906,14 +896,6 @@ def _versions() -> dict[str, str]:
         except md.PackageNotFoundError:
             pass
     return out
-
-
-def _json_safe(o: Any) -> Any:
-    if isinstance(o, (np.generic,)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def train(config: TrainConfig | str | Path, output: str | Path, progress: bool = True,

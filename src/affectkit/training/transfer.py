@@ -179,7 +179,7 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
     dxs, ddists, dmultis, dws = [], [], [], []
     per_row = [w * d.weight for w, d in zip(dataset_weights([len(d.train) for d in data], balance), data)]
     calibrating = [d for d in data if d.calibrate and d.dev is not None and len(d.dev)]
-    dev_weight = dict(zip([d.name for d in calibrating], dataset_weights([len(d.dev) for d in calibrating], 1.0)))
+    dev_weight = dict(zip([d.name for d in calibrating], dataset_weights([len(d.dev) for d in calibrating if d.dev is not None], 1.0)))
     for d, w in zip(data, per_row):
         t = transfer_targets(d.train, target)
         xs.append(d.x_train)
