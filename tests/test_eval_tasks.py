@@ -27,7 +27,7 @@ def test_shipped_tasks_parse_and_cover_every_type():
     ({"task": "x", "type": "perception", "dataset": "goemotions"}, "needs the label set"),
     ({"task": "x", "type": "perception", "dataset": "goemotions", "labels": "nope"}, "unknown label set"),
     ({"task": "x", "type": "perception", "dataset": "goemotions", "labels": "ekman", "metrics": ["pearson"]},
-     "do not apply to perception/single-label"),
+     "does not apply to perception/single-label"),
     ({"task": "x", "type": "perception", "dataset": "goemotions", "labels": "ekman", "metrics": ["accuracy"],
       "headline": "macro_f1"}, "headline 'macro_f1' is not one of"),
     ({"task": "x", "type": "perception", "dataset": "goemotions", "labels": "ekman", "options": {"k": 3}},

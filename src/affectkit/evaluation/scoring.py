@@ -9,7 +9,6 @@ task's units (rows, pairs or item lists).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from affectkit.evaluation import metrics as M
 from affectkit.evaluation.predict import PredictionArrays, Unsupported
+from affectkit.evaluation.registry import parse_metric
 from affectkit.evaluation.task import Task, TaskData
 from affectkit.vad import CANONICAL, DIMENSIONS, convert
 
@@ -70,9 +70,10 @@ class Scored:
 
 
 def _k(name: str) -> float:
-    m = re.search(r"(\d+(?:\.\d+)?)", name)
-    assert m, name
-    return float(m.group(1))
+    """The number in a metric name (``ndcg@10`` -> 10), as the registry parses it."""
+    k = parse_metric(name).k
+    assert k is not None, name
+    return k
 
 
 def _stats(fns: dict[str, StatFn], n: int, n_boot: int, seed: int) -> dict[str, dict[str, Any]]:
@@ -269,7 +270,7 @@ def _emotion_ranking(task: Task, data: TaskData, P: PredictionArrays, n_boot: in
     ranking. A metric's ``@k`` sets its depth; ``top1_accuracy`` and ``kendall`` use the task's ``k``."""
     k = int(task.options["k"])
     labels = P.labelset.labels
-    depths = sorted({k, *(int(_k(m)) for m in task.metrics if "@" in m)})
+    depths = sorted({k, *(int(_k(m)) for m in task.metrics if parse_metric(m).k is not None)})
     gold = data.dataset.gold_rankings(max(depths))
     order = np.argsort(-np.nan_to_num(P.dist, nan=-np.inf), axis=1, kind="stable")[:, : max(depths)]
     rows = [i for i, g in enumerate(gold) if g]
@@ -285,8 +286,8 @@ def _emotion_ranking(task: Task, data: TaskData, P: PredictionArrays, n_boot: in
                 by_row[i] = {"gold": gold[i][:k], "pred": pred[:k], **s}
     fns: dict[str, StatFn] = {}
     for name in task.metrics:
-        base, _, depth = name.partition("@")
-        col = per[int(depth) if depth else k][{"top1_accuracy": "top1"}.get(base, base)]
+        metric = parse_metric(name, task.kind)
+        col = per[int(metric.k) if metric.k is not None else k][{"top1_accuracy": "top1"}.get(metric.base, metric.base)]
         fns[name] = _nanmean_at(col)
     scored = Scored(_stats(fns, len(rows), n_boot, seed), task.headline, len(rows), [])
     scored.samples = [by_row.get(i, {"gold": [], "pred": None}) for i in range(len(gold))]

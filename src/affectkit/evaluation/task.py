@@ -8,7 +8,6 @@ metrics. The shipped tasks live in ``affectkit/evaluation/tasks/``; users pass t
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -20,6 +19,7 @@ import yaml
 
 from affectkit.datasets import EmotionDataset, data_dir, load_dataset
 from affectkit.errors import InputError
+from affectkit.evaluation.registry import parse_metric
 from affectkit.labels import LabelSet, get_labelset
 from affectkit.labels.mapping import LabelMapping
 
@@ -27,20 +27,6 @@ TASK_TYPES = ("perception", "emotion_ranking", "item_ranking", "assessment", "de
 PERCEPTION_MODES = ("single-label", "multi-label", "multiple-choice")
 SCALAR_TARGETS = ("valence", "arousal", "dominance", "intensity")
 
-# metrics each task type understands; "@k" / "@k%" / "topk" take a number
-METRICS: dict[str, tuple[str, ...]] = {
-    "perception/single-label": ("accuracy", "macro_f1", "micro_f1", "weighted_f1", "top{k}_accuracy",
-                                "best{k}_accuracy", "ece"),
-    "perception/multi-label": ("macro_f1", "micro_f1", "weighted_f1", "jaccard", "exact_match", "top{k}_accuracy",
-                               "best{k}_accuracy", "ece"),
-    "perception/multiple-choice": ("accuracy",),
-    "emotion_ranking": ("top1_accuracy", "overlap@{k}", "kendall", "ndcg@{k}"),
-    "item_ranking": ("kendall", "spearman", "ndcg@{k}", "ranking_accuracy", "recall@{k}%"),
-    "assessment": ("pearson", "spearman", "kendall", "ccc", "rmse", "mae"),
-    "description": ("wheel_f", "wheel_precision", "wheel_recall"),
-    "pairwise": ("accuracy",),
-    "cause": ("bleu2", "corpus_bleu2"),
-}
 DEFAULT_METRICS: dict[str, list[str]] = {
     "perception/single-label": ["accuracy", "macro_f1", "weighted_f1", "best2_accuracy", "best3_accuracy", "ece"],
     "perception/multi-label": ["macro_f1", "micro_f1", "weighted_f1", "jaccard", "best2_accuracy",
@@ -107,7 +93,7 @@ class Task:
 
     @property
     def kind(self) -> str:
-        """``type`` plus the perception mode (``perception/single-label``) - the key of :data:`METRICS`."""
+        """``type`` plus the perception mode (``perception/single-label``) - the key of :func:`affectkit.evaluation.registry.metrics_for`."""
         return f"perception/{self.mode}" if self.type == "perception" else self.type
 
     @property
@@ -122,14 +108,6 @@ class Task:
         d = asdict(self)
         d["source"] = str(self.source) if self.source else None
         return d
-
-
-def _metric_ok(name: str, allowed: tuple[str, ...]) -> bool:
-    for pattern in allowed:
-        rx = "^" + re.escape(pattern).replace(r"\{k\}", r"\d+(\.\d+)?") + "$"
-        if re.match(rx, name):
-            return True
-    return False
 
 
 def parse_task(spec: dict[str, Any], source: Path | None = None) -> Task:
@@ -182,11 +160,12 @@ def parse_task(spec: dict[str, Any], source: Path | None = None) -> Task:
         raise InputError(f"{where}: assessment target must be vad, valence, arousal, dominance or intensity")
     task = Task(str(name), ttype, dspec, str(spec.get("description", "")).strip(), labels, via, mode, target,
                 spec.get("attribute"), source=source, tags=[str(t) for t in spec.get("tags", [])])
-    allowed = METRICS[task.kind]
     metrics = spec.get("metrics") or DEFAULT_METRICS[task.kind]
-    bad = [m for m in metrics if not _metric_ok(str(m), allowed)]
-    if bad:
-        raise InputError(f"{where}: metric(s) {bad} do not apply to {task.kind} tasks; use {', '.join(allowed)}")
+    for m in metrics:
+        try:
+            parse_metric(str(m), task.kind)
+        except InputError as e:
+            raise InputError(f"{where}: {e}") from None
     task.metrics = [str(m) for m in metrics]
     task.headline = str(spec.get("headline") or (DEFAULT_HEADLINE[task.kind] if DEFAULT_HEADLINE[task.kind]
                                                  in task.metrics else task.metrics[0]))
