@@ -4,14 +4,15 @@ import pytest
 from affectkit.model import AffectModel
 from affectkit.modules.heads import softmax
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("transformers")
-
-from tiny_models import make_onnx_model, make_static_model  # noqa: E402
+from tiny_models import make_onnx_model, make_static_model
 
 
 @pytest.fixture(scope="module")
 def onnx_model(tmp_path_factory):
+    """A tiny BERT exported to ONNX: building it needs torch and transformers (the train extra); the static-model
+    tests below need neither, and run without them."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
     return AffectModel.load(make_onnx_model(tmp_path_factory.mktemp("onnx")))
 
 

@@ -3,9 +3,7 @@ with the CLI and the Python API, ranking, limits, errors, auth, rate limits, COR
 
 import io
 import json
-import time
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -232,16 +230,20 @@ def test_api_keys(spec, monkeypatch):
 def test_rate_limit_per_key(spec, monkeypatch):
     monkeypatch.setenv("AFFECTKIT_API_KEY_HASHES", f"a={hash_key('ak_a')},b={hash_key('ak_b')}")
     with make_client(spec, limits=Limits(rate=1, burst=2)) as c:
+        now = [1000.0]
+        c.app.state.rate_limiter.clock = lambda: now[0]  # a fake clock: no sleeping, no timing flakes
         a = {"X-API-Key": "ak_a"}
         assert [c.get("/v1/labelsets", headers=a).status_code for _ in range(2)] == [200, 200]
         limited = c.get("/v1/labelsets", headers=a)
         assert limited.status_code == 429 and limited.headers["retry-after"] == "1"
         assert "rate limit of 1 requests/s exceeded" in limited.json()["detail"]
         assert c.get("/v1/labelsets", headers={"X-API-Key": "ak_b"}).status_code == 200  # b has its own bucket
-        time.sleep(1.05)
+        now[0] += 0.5  # half a token refilled: still limited
+        assert c.get("/v1/labelsets", headers=a).status_code == 429
+        now[0] += 0.5
         assert c.get("/v1/labelsets", headers=a).status_code == 200
         metrics = c.get("/metrics", headers={"X-API-Key": "ak_b"}).text
-        assert 'affectkit_rejected_requests_total{reason="rate"} 1.0' in metrics
+        assert 'affectkit_rejected_requests_total{reason="rate"} 2.0' in metrics
 
 
 def test_auth_off_answers_only_on_loopback(spec):

@@ -359,6 +359,7 @@ def create_app(settings: ServeSettings | None = None, analyzers: dict[str, Analy
 
     # -- middleware: the last added runs first ---------------------------------------------------------------------------
     limiter = RateLimiter(limits.rate, limits.burst)
+    app.state.rate_limiter = limiter  # its clock can be replaced (tests use a fake one)
     app.add_middleware(BodyLimitMiddleware, max_bytes=limits.max_body_bytes)
     app.add_middleware(AccessMiddleware, keys=keys if auth else None, limiter=limiter,
                        on_reject=lambda reason: metrics.rejected.labels(reason).inc())
