@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -171,114 +172,146 @@ def run_rank(input_path: str, output: str | None, analyzer, attribute: str, *, t
              memory_rows: int = 1_000_000, progress: bool = True, sort_key: str | None = None) -> RankReport:
     """Score every row of a file by ``attribute``, order the rows and write the top of the queue.
 
-    Memory: pass 1 streams the input chunk by chunk through the model and keeps only one float per row (the
-    score). The order is then known, so pass 2 re-reads the input and keeps only the selected rows with the
-    wanted ``columns``; when more than ``memory_rows`` rows are selected they are spilled to temporary files by
-    rank range (a bucket sort: each row's final position is already known) and written bucket by bucket. Input
-    from stdin is spooled to a temporary file first, so that it can be read twice.
+    Memory: pass 1 (:func:`_score_pass`) streams the input chunk by chunk through the model and keeps only one
+    float per row (the score). The order is then known, so pass 2 (:class:`_RankedRows`) re-reads the input and
+    keeps only the selected rows with the wanted ``columns``; when more than ``memory_rows`` rows are selected they
+    are spilled to temporary files by rank range (a bucket sort: each row's final position is already known) and
+    written bucket by bucket. Input from stdin is spooled to a temporary file first, so that it can be read twice.
     """
     import shutil
     import tempfile
     import time
-    from pathlib import Path
 
-    import pandas as pd
-
-    from affectkit.errors import InputError
-    from affectkit.runner import AnalyzeOptions, _progress, predict_frame
-    from affectkit.tabular import check_input, detect_format, read_chunks
+    from affectkit.runner import AnalyzeOptions
+    from affectkit.tabular import check_input, read_chunks
 
     t0 = time.time()
     report = RankReport(output=str(output) if output else None)
     tmp = Path(tempfile.mkdtemp(prefix="affectkit-rank-"))
     try:
-        if str(input_path) == "-":
-            fmt = detect_format("-", fmt)
-            spooled = tmp / f"stdin.{fmt}"
-            import sys
-
-            with open(spooled, "wb") as f:
-                shutil.copyfileobj(sys.stdin.buffer, f)
-            input_path = str(spooled)
+        input_path, fmt = _spool_stdin(input_path, fmt, tmp)
         fmt = check_input(input_path, fmt)
         options = AnalyzeOptions(text_col=text_col, labels=labels, batch_size=batch_size)
-        # pass 1: scores only
-        scores: list[np.ndarray] = []
-        failures: dict[int, str] = {}  # row -> why it has no score (few, normally)
-        bar = _progress(None, "row", progress)
-        try:
-            for chunk in read_chunks(input_path, fmt, chunk_size, text_col):
-                batch = predict_frame(chunk.frame, analyzer, options, chunk.errors)
-                try:
-                    s = attribute_scores(batch, attribute)
-                except ValueError as e:
-                    raise InputError(str(e)) from None
-                scores.append(s)
-                failures.update({chunk.start + i: e for i, e in enumerate(batch.errors) if e})
-                bar.update(len(chunk))
-        finally:
-            bar.close()
+        all_scores, failures = _score_pass(input_path, fmt, analyzer, attribute, options, chunk_size, progress)
         report.errors = len(failures)
-        all_scores = np.concatenate(scores) if scores else np.zeros(0)
         n = report.rows = len(all_scores)
         k = cut_size(n, top, share)
-        order = rank_order(all_scores)[:k]
         rank_of = np.zeros(n, dtype=np.int64)
-        rank_of[order] = np.arange(1, k + 1)
-        del order
-        # pass 2: the selected rows, in rank order
+        rank_of[rank_order(all_scores)[:k]] = np.arange(1, k + 1)
         names = RankOptions(attribute, prefix=prefix).output_columns()
+        rows = _RankedRows(tmp, memory_rows if k > memory_rows else None, names["rank"])
         keys = sort_keys(all_scores) if sort_key else None
-        external = k > memory_rows
-        buckets: dict[int, list[pd.DataFrame]] = {}
-        spilled: dict[int, list[Path]] = {}
-        buffered = 0
-        for chunk in read_chunks(input_path, fmt, chunk_size, text_col):
-            start = chunk.start
-            local = np.flatnonzero(rank_of[start : start + len(chunk)] > 0)
-            if len(local) == 0:
-                continue
-            frame = chunk.frame
-            if columns:
-                missing = [c for c in columns if c not in frame.columns]
-                if missing:
-                    raise InputError(f"--columns {missing} not found; columns are: {', '.join(map(repr, frame.columns))}")
-                frame = frame[columns]
-            clash = [c for c in names.values() if c in frame.columns]
-            if clash:
-                raise InputError(f"output columns {clash} already exist in the input; pass --prefix (e.g. --prefix ak_)")
-            piece = frame.iloc[local].reset_index(drop=True).copy()
-            piece[names["rank"]] = rank_of[start + local]
-            piece[names["score"]] = np.round(all_scores[start + local], 6)
-            piece[names["error"]] = [failures.get(int(start + i)) or (None if np.isfinite(all_scores[start + i])
-                                                                 else "no score") for i in local]
-            if keys is not None:
-                piece[sort_key] = [repr(float(v)) for v in keys[start + local]]
-            if not external:
-                buckets.setdefault(0, []).append(piece)
-                continue
-            for b, part in piece.groupby((piece[names["rank"]] - 1) // memory_rows):
-                buckets.setdefault(int(b), []).append(part)
-                buffered += len(part)
-            while buffered > memory_rows:  # spill the largest bucket
-                b = max(buckets, key=lambda key: sum(len(p) for p in buckets[key]))
-                path = tmp / f"bucket-{b:06d}-{len(spilled.get(b, [])):06d}.pkl"
-                pd.concat(buckets.pop(b)).to_pickle(path)
-                spilled.setdefault(b, []).append(path)
-                buffered = sum(len(p) for parts in buckets.values() for p in parts)
-        report.external = external
-
-        def ranked_buckets():
-            for b in sorted(set(buckets) | set(spilled)):
-                frames = [pd.read_pickle(p) for p in spilled.get(b, [])] + buckets.get(b, [])
-                yield pd.concat(frames, ignore_index=True).sort_values(names["rank"], kind="stable")
-
-        report.written = write_ranked(ranked_buckets(), output, output_format, attribute, names,
+        for chunk in read_chunks(input_path, fmt, chunk_size, text_col):  # pass 2
+            local = np.flatnonzero(rank_of[chunk.start : chunk.start + len(chunk)] > 0)
+            if len(local):
+                rows.add(_selected_rows(chunk.frame, chunk.start, local, columns, names, rank_of, all_scores,
+                                        failures, sort_key, keys))
+        report.external = rows.external
+        report.written = write_ranked(rows.ranked(), output, output_format, attribute, names,
                                       (sort_key,) if sort_key else ())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report.seconds = time.time() - t0
     return report
+
+
+def _spool_stdin(input_path: str, fmt: str | None, tmp: Path) -> tuple[str, str | None]:
+    """Standard input copied to a file in ``tmp`` (ranking reads its input twice); other inputs as they are."""
+    if str(input_path) != "-":
+        return input_path, fmt
+    import shutil
+    import sys
+
+    from affectkit.tabular import detect_format
+
+    fmt = detect_format("-", fmt)
+    spooled = tmp / f"stdin.{fmt}"
+    with open(spooled, "wb") as f:
+        shutil.copyfileobj(sys.stdin.buffer, f)
+    return str(spooled), fmt
+
+
+def _score_pass(input_path: str, fmt: str, analyzer, attribute: str, options, chunk_size: int,
+                progress: bool) -> tuple[np.ndarray, dict[int, str]]:
+    """Pass 1: one score per row (NaN where a row failed) and, for the rows that failed, why."""
+    from affectkit.errors import InputError
+    from affectkit.runner import _progress, predict_frame
+    from affectkit.tabular import read_chunks
+
+    scores: list[np.ndarray] = []
+    failures: dict[int, str] = {}  # row -> why it has no score (few, normally)
+    bar = _progress(None, "row", progress)
+    try:
+        for chunk in read_chunks(input_path, fmt, chunk_size, options.text_col):
+            batch = predict_frame(chunk.frame, analyzer, options, chunk.errors)
+            try:
+                scores.append(attribute_scores(batch, attribute))
+            except ValueError as e:
+                raise InputError(str(e)) from None
+            failures.update({chunk.start + i: e for i, e in enumerate(batch.errors) if e})
+            bar.update(len(chunk))
+    finally:
+        bar.close()
+    return (np.concatenate(scores) if scores else np.zeros(0)), failures
+
+
+def _selected_rows(frame, start: int, local: np.ndarray, columns: list[str] | None, names: dict[str, str],
+                   rank_of: np.ndarray, scores: np.ndarray, failures: dict[int, str], sort_key: str | None,
+                   keys: np.ndarray | None):
+    """Rows ``local`` of a chunk that starts at row ``start``, with their rank, score and error columns (and the
+    sort key when asked)."""
+    from affectkit.errors import InputError
+
+    rows = start + local
+    if columns:
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise InputError(f"--columns {missing} not found; columns are: {', '.join(map(repr, frame.columns))}")
+        frame = frame[columns]
+    clash = [c for c in names.values() if c in frame.columns]
+    if clash:
+        raise InputError(f"output columns {clash} already exist in the input; pass --prefix (e.g. --prefix ak_)")
+    piece = frame.iloc[local].reset_index(drop=True).copy()
+    piece[names["rank"]] = rank_of[rows]
+    piece[names["score"]] = np.round(scores[rows], 6)
+    piece[names["error"]] = [failures.get(int(i)) or (None if np.isfinite(scores[i]) else "no score") for i in rows]
+    if keys is not None and sort_key:
+        piece[sort_key] = [repr(float(v)) for v in keys[rows]]
+    return piece
+
+
+class _RankedRows:
+    """Selected rows held for writing in rank order: in memory, or (``bucket_rows`` set) in rank-range buckets of
+    ``bucket_rows`` that spill to temporary files in ``tmp`` when more than ``bucket_rows`` rows are held. The
+    spill files are this process's own frames in its private temporary folder (never user input), written and
+    read with pandas' pickle, which keeps every column's dtype exactly."""
+
+    def __init__(self, tmp: Path, bucket_rows: int | None, rank_col: str) -> None:
+        self.tmp, self.bucket_rows, self.rank_col = tmp, bucket_rows, rank_col
+        self.external = bucket_rows is not None
+        self.buckets: dict[int, list] = {}
+        self.spilled: dict[int, list] = {}
+
+    def add(self, piece) -> None:
+        if self.bucket_rows is None:
+            self.buckets.setdefault(0, []).append(piece)
+            return
+        for b, part in piece.groupby((piece[self.rank_col] - 1) // self.bucket_rows):
+            self.buckets.setdefault(int(b), []).append(part)
+        while sum(len(p) for parts in self.buckets.values() for p in parts) > self.bucket_rows:
+            b = max(self.buckets, key=lambda key: sum(len(p) for p in self.buckets[key]))  # spill the largest
+            path = self.tmp / f"bucket-{b:06d}-{len(self.spilled.get(b, [])):06d}.pkl"
+            import pandas as pd
+
+            pd.concat(self.buckets.pop(b)).to_pickle(path)
+            self.spilled.setdefault(b, []).append(path)
+
+    def ranked(self):
+        import pandas as pd
+
+        for b in sorted(set(self.buckets) | set(self.spilled)):
+            frames = [pd.read_pickle(p) for p in self.spilled.get(b, [])] + self.buckets.get(b, [])
+            yield pd.concat(frames, ignore_index=True).sort_values(self.rank_col, kind="stable")
 
 
 def write_ranked(blocks, output: str | None, output_format: str | None, attribute: str, names: dict[str, str],
