@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from affectkit.analyzers.base import DEFAULT_BATCH_SIZE
+from affectkit.reports import JobReport
 from affectkit.schema import BatchPrediction
 from affectkit.vad import CANONICAL, DIMENSIONS, convert
 
@@ -125,17 +126,12 @@ class RankOptions:
 
 
 @dataclass
-class RankReport:
-    rows: int = 0
-    errors: int = 0
-    written: int = 0
-    seconds: float = 0.0
-    external: bool = False
-    output: str | None = None
+class RankReport(JobReport):
+    """What ``rank`` did: :class:`~affectkit.reports.JobReport` plus the rows written (the top of the queue) and
+    whether the selection was sorted on disk."""
 
-    @property
-    def rows_per_second(self) -> float:
-        return self.rows / self.seconds if self.seconds else 0.0
+    written: int = 0
+    external: bool = False
 
 
 def load_for_ranking(model: str):
@@ -194,7 +190,7 @@ def run_rank(input_path: str, output: str | None, analyzer, attribute: str, *, t
         options = AnalyzeOptions(text_col=text_col, labels=labels, batch_size=batch_size)
         all_scores, failures = _score_pass(input_path, fmt, analyzer, attribute, options, chunk_size, progress)
         report.errors = len(failures)
-        n = report.rows = len(all_scores)
+        n = report.rows = report.analysed = len(all_scores)
         k = cut_size(n, top, share)
         rank_of = np.zeros(n, dtype=np.int64)
         rank_of[rank_order(all_scores)[:k]] = np.arange(1, k + 1)

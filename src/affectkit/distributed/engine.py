@@ -21,6 +21,7 @@ from affectkit.distributed.jobs import PartitionJob, Unit, run_unit
 from affectkit.distributed.manifest import Manifest, PartRecord
 from affectkit.distributed.partitions import OutputLayout, Partition, check_part_names, output_layout
 from affectkit.errors import AffectkitError, IncompleteJobError, InputError
+from affectkit.reports import JobReport
 from affectkit.tabular.writers import OutputLock
 
 log = logging.getLogger(__name__)
@@ -58,28 +59,24 @@ class LocalExecutor:
 
 
 @dataclass
-class PartitionedReport:
-    """What a partitioned job did. ``rows`` counts every row in the output; ``rows_computed`` only those analysed
-    in this run (not the partitions verified from an earlier run)."""
+class PartitionedReport(JobReport):
+    """What a partitioned job did: :class:`~affectkit.reports.JobReport` (``rows`` counts every row in the output,
+    ``analysed`` only those computed in this run, not the partitions verified from an earlier run) plus its
+    partitions."""
 
-    command: str
-    engine: str
+    command: str = ""
+    engine: str = ""
     workers: int = 0
     partitions: int = 0
     computed: int = 0
     skipped: int = 0
     failed: list[PartRecord] = field(default_factory=list)
-    rows: int = 0
-    rows_computed: int = 0
-    errors: int = 0
-    error_counts: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-    output: str = ""
+    output: str | None = ""
     manifest: str = ""
 
     @property
-    def rows_per_second(self) -> float:
-        return self.rows_computed / self.seconds if self.seconds else 0.0
+    def rows_computed(self) -> int:
+        return self.analysed
 
     def add(self, rec: PartRecord) -> None:
         if not rec.ok:
@@ -87,13 +84,12 @@ class PartitionedReport:
             return
         self.rows += rec.rows
         self.errors += rec.errors
-        for reason, n in rec.error_counts.items():
-            self.error_counts[reason] = self.error_counts.get(reason, 0) + n
+        self.add_error_counts(rec.error_counts)
         if rec.skipped:
             self.skipped += 1
         else:
             self.computed += 1
-            self.rows_computed += rec.rows
+            self.analysed += rec.rows
 
     def summary(self) -> str:
         lines = [f"{self.command} ({self.engine}, {self.workers} worker(s)): {self.partitions} partition(s): "
@@ -129,7 +125,7 @@ def _run_locked(job: PartitionJob, input: str | Path, layout: OutputLayout, exec
     manifest.order = [p.key for p in partitions]
     units = [Unit(p, layout.part_name(p.key), earlier.get(p.key)) for p in partitions]
     manifest.save()
-    report = PartitionedReport(job.command, executor.name, partitions=len(units),
+    report = PartitionedReport(command=job.command, engine=executor.name, partitions=len(units),
                                output=str(layout.target), manifest=str(layout.manifest))
     t0 = time.time()
     bar = _progress(len(units), progress)

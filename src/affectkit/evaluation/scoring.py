@@ -9,87 +9,24 @@ task's units (rows, pairs or item lists).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from affectkit.evaluation import metrics as M
 from affectkit.evaluation.predict import PredictionArrays, Unsupported
 from affectkit.evaluation.registry import parse_metric
+from affectkit.evaluation.scoring_scalar import _assessment, _item_ranking, _pairwise
+from affectkit.evaluation.stats import (
+    Scored,
+    StatFn,
+    bootstrap_stats,
+    finite_or_none,
+    label_name,
+    metric_k,
+    nanmean_at,
+)
 from affectkit.evaluation.task import Task, TaskData
-from affectkit.vad import CANONICAL, DIMENSIONS, convert
-
-StatFn = Callable[[np.ndarray], float]
-
-
-def _nanmean_at(values: np.ndarray) -> StatFn:
-    """The statistic "mean of ``values`` over the resampled units, ignoring NaN" (NaN when all are NaN)."""
-
-    def stat(idx: np.ndarray) -> float:
-        sub = values[idx]
-        return float(np.nanmean(sub)) if (~np.isnan(sub)).any() else math.nan
-
-    return stat
-
-
-def _queue_stat(metric: Callable[[np.ndarray, np.ndarray], float], gold: np.ndarray, pred: np.ndarray,
-                items: np.ndarray) -> StatFn:
-    """``metric(gold, pred)`` over the resampled items of one queue."""
-    return lambda idx: metric(gold[items[idx]], pred[items[idx]])
-
-
-def _part_stat(metric: Callable[[np.ndarray, np.ndarray], float], gold: np.ndarray, pred: np.ndarray,
-               member: np.ndarray) -> StatFn:
-    """``metric`` on the resampled units that belong to one part (``member`` marks them)."""
-
-    def stat(idx: np.ndarray) -> float:
-        sel = idx[member[idx]]
-        return metric(gold[sel], pred[sel])
-
-    return stat
-
-
-def _mean_of(fns: list[StatFn]) -> StatFn:
-    """The mean of several statistics on the same resample."""
-    return lambda idx: float(np.mean([fn(idx) for fn in fns]))
-
-
-@dataclass
-class Scored:
-    """The outcome of scoring one task: ``metrics`` maps a name to ``{"value", "ci"}``."""
-
-    metrics: dict[str, dict[str, Any]]
-    headline: str
-    n_scored: int
-    samples: list[dict[str, Any]]
-    per_label: list[dict[str, Any]] | None = None
-    confusion: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-def _k(name: str) -> float:
-    """The number in a metric name (``ndcg@10`` -> 10), as the registry parses it."""
-    k = parse_metric(name).k
-    assert k is not None, name
-    return k
-
-
-def _stats(fns: dict[str, StatFn], n: int, n_boot: int, seed: int) -> dict[str, dict[str, Any]]:
-    """Each statistic on all ``n`` units plus its bootstrap interval (the same resamples for every metric)."""
-    all_idx = np.arange(n)
-    out = {}
-    for name, fn in fns.items():
-        value = fn(all_idx) if n else math.nan
-        ci = M.bootstrap_ci(fn, n, n_boot, seed) if n_boot else None
-        out[name] = {"value": None if value is None or math.isnan(value) else float(value),
-                     "ci": None if ci is None or math.isnan(ci[0]) else [float(ci[0]), float(ci[1])]}
-    return out
-
-
-def _names(labels: tuple[str, ...], idx: int) -> str | None:
-    return labels[idx] if idx >= 0 else None
 
 
 def score_task(task: Task, data: TaskData, preds: PredictionArrays, n_boot: int = 1000, seed: int = 0) -> Scored:
@@ -166,7 +103,7 @@ def _perception_single(task: Task, data: TaskData, P: PredictionArrays, n_boot: 
     fns: dict[str, StatFn] = {}
     for name in task.metrics:
         fns[name] = _single_metric(name, g, p, G, Pm, dist, conf, task.options["n_bins"])
-    scored = Scored(_stats(fns, len(keep), n_boot, seed), task.headline, len(keep), [],
+    scored = Scored(bootstrap_stats(fns, len(keep), n_boot, seed), task.headline, len(keep), [],
                     _label_table(labels, G, Pm))
     cm = M.confusion_matrix(g, p, k)
     scored.confusion = {"labels": list(labels), "matrix": cm.tolist()}
@@ -178,7 +115,7 @@ def _perception_single(task: Task, data: TaskData, P: PredictionArrays, n_boot: 
     for i in range(len(ds)):
         ok = not np.isnan(P.dist[i]).any()
         scored.samples.append({
-            "gold": _names(labels, int(gold_all[i])), "pred": _names(labels, int(pred_all[i])),
+            "gold": label_name(labels, int(gold_all[i])), "pred": label_name(labels, int(pred_all[i])),
             "confidence": float(P.dist[i, pred_all[i]]) if ok else None,
             "top3": [labels[j] for j in order[i]] if ok else None,
             "correct": None if gold_all[i] < 0 else bool(gold_all[i] == pred_all[i])})
@@ -192,7 +129,7 @@ def _single_metric(name: str, g, p, G, Pm, dist, conf, n_bins: int) -> StatFn:
         avg = name[: -len("_f1")]
         return lambda idx: M.f1_score(G[idx], Pm[idx], avg)
     if name.startswith(("top", "best")):
-        kk = int(_k(name))
+        kk = int(metric_k(name))
         return lambda idx: M.topk_accuracy(G[idx], dist[idx], kk)
     if name == "ece":
         return _ece_fn(conf, (g == p).astype(float), n_bins)
@@ -221,10 +158,10 @@ def _multiple_choice(task: Task, data: TaskData, P: PredictionArrays, gold_all: 
         if opts and not np.isnan(P.dist[i]).any():
             answer = opts[int(np.argmax(P.dist[i, opts]))]
         correct[i] = float(g >= 0 and answer == g)
-        samples.append({"gold": _names(labels, g), "options": [labels[j] for j in opts],
-                        "pred": _names(labels, answer), "correct": None if g < 0 else bool(answer == g)})
+        samples.append({"gold": label_name(labels, g), "options": [labels[j] for j in opts],
+                        "pred": label_name(labels, answer), "correct": None if g < 0 else bool(answer == g)})
     c = correct[keep]
-    scored = Scored(_stats({"accuracy": lambda idx: float(c[idx].mean())}, len(keep), n_boot, seed),
+    scored = Scored(bootstrap_stats({"accuracy": lambda idx: float(c[idx].mean())}, len(keep), n_boot, seed),
                     task.headline, len(keep), samples)
     scored.details["chance"] = float(np.mean([1 / len(opts) for opts in (s["options"] for s in samples)
                                               if isinstance(opts, list) and opts] or [math.nan]))
@@ -254,7 +191,7 @@ def _perception_multi(task: Task, data: TaskData, P: PredictionArrays, n_boot: i
             fns[name] = _ece_fn(conf, G, task.options["n_bins"])
         else:
             fns[name] = _single_metric(name, None, None, G, Pm, dist, None, 0)
-    scored = Scored(_stats(fns, len(ds), n_boot, seed), task.headline, len(ds), [], _label_table(labels, G, Pm))
+    scored = Scored(bootstrap_stats(fns, len(ds), n_boot, seed), task.headline, len(ds), [], _label_table(labels, G, Pm))
     order = np.argsort(-np.nan_to_num(dist, nan=-np.inf), axis=1, kind="stable")[:, :3]
     for i in range(len(ds)):
         gs = [labels[j] for j in np.flatnonzero(G[i])]
@@ -270,7 +207,7 @@ def _emotion_ranking(task: Task, data: TaskData, P: PredictionArrays, n_boot: in
     ranking. A metric's ``@k`` sets its depth; ``top1_accuracy`` and ``kendall`` use the task's ``k``."""
     k = int(task.options["k"])
     labels = P.labelset.labels
-    depths = sorted({k, *(int(_k(m)) for m in task.metrics if parse_metric(m).k is not None)})
+    depths = sorted({k, *(int(metric_k(m)) for m in task.metrics if parse_metric(m).k is not None)})
     gold = data.dataset.gold_rankings(max(depths))
     order = np.argsort(-np.nan_to_num(P.dist, nan=-np.inf), axis=1, kind="stable")[:, : max(depths)]
     rows = [i for i, g in enumerate(gold) if g]
@@ -288,240 +225,13 @@ def _emotion_ranking(task: Task, data: TaskData, P: PredictionArrays, n_boot: in
     for name in task.metrics:
         metric = parse_metric(name, task.kind)
         col = per[int(metric.k) if metric.k is not None else k][{"top1_accuracy": "top1"}.get(metric.base, metric.base)]
-        fns[name] = _nanmean_at(col)
-    scored = Scored(_stats(fns, len(rows), n_boot, seed), task.headline, len(rows), [])
+        fns[name] = nanmean_at(col)
+    scored = Scored(bootstrap_stats(fns, len(rows), n_boot, seed), task.headline, len(rows), [])
     scored.samples = [by_row.get(i, {"gold": [], "pred": None}) for i in range(len(gold))]
     scored.notes.append(f"emotion ranking: ndcg@k uses graded relevance k..1 for the gold positions; kendall is "
                         f"tau over the emotions both top-{k} lists share (rows sharing fewer than two are left out)")
     if len(rows) < len(gold):
         scored.notes.append(f"{len(gold) - len(rows)} rows have no gold emotion to rank and are not scored")
-    return scored
-
-
-# -- scalar targets (item ranking, pairwise, assessment) --------------------------------------------------------
-def _gold_scalar(target: str, data: TaskData) -> tuple[np.ndarray, str | None]:
-    ds = data.dataset
-    if target in DIMENSIONS:
-        assert ds.vad is not None
-        return ds.vad[:, DIMENSIONS.index(target)].astype(np.float64), ds.vad_scale
-    if target == "intensity":
-        assert ds.intensity is not None
-        return ds.intensity.astype(np.float64), "0..1"
-    if target.startswith("label:"):
-        assert ds.categories is not None and ds.labelset is not None
-        return ds.categories[:, ds.labelset.index(target[6:])].astype(np.float64), None
-    raise ValueError(target)
-
-
-def _pred_scalar(task: Task, target: str, data: TaskData, P: PredictionArrays, scale: str | None) -> np.ndarray:
-    """The predicted value of ``target`` per row: VAD dimensions converted to the gold ``scale``; otherwise the
-    task's ``attribute`` (see :mod:`affectkit.ranking`), by default the target itself.
-
-    ``@emotion`` is the probability of each row's ``meta['emotion']`` label, the analyzer's ``p_<emotion>`` (as the
-    EI-reg and WASSA-2017 scorers take it: one system score per tweet for its own emotion). When the analyzer's
-    labels were mapped onto the task's, it is the probability mass of the model labels that map onto the emotion,
-    *before* the mapped distribution is renormalised (renormalising after the model's neutral and unmapped labels
-    are dropped would inflate it on neutral texts). Thresholded multi-label scores are not used: after mapping
-    they are the largest of several piecewise-rescaled scores, not a probability of the emotion."""
-    from affectkit.ranking import attribute_scores
-
-    attribute = task.attribute or (target[6:] if target.startswith("label:") else target)
-    if attribute == "@emotion":
-        emotions = data.dataset.meta.get("emotion")
-        if emotions is None:
-            raise Unsupported("attribute @emotion needs meta['emotion'] in the dataset")
-        cols = np.array([P.labelset.index(e) if e in P.labelset else -1 for e in emotions])
-        if (cols < 0).any():
-            raise Unsupported(f"emotions {sorted({e for e, c in zip(emotions, cols) if c < 0})} are not labels of "
-                              f"{P.labelset.name} (set labels: to a label set that has them)")
-        kept = np.where(np.isnan(P.kept_mass), 1.0, P.kept_mass)  # NaN = the labels were not mapped
-        return P.dist[np.arange(len(cols)), cols] * kept
-    try:
-        values = attribute_scores(P.to_batch(), attribute)
-    except ValueError as e:
-        raise Unsupported(str(e)) from None
-    if attribute.lstrip("-") in DIMENSIONS and scale is not None:
-        values = convert(values, CANONICAL, scale)
-    if np.isnan(values).all():
-        raise Unsupported(f"the analyzer gives no {attribute}")
-    return np.asarray(values, dtype=np.float64)
-
-
-def _item_ranking(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
-    assert task.target is not None
-    gold, scale = _gold_scalar(task.target, data)
-    pred = _pred_scalar(task, task.target, data, P, scale)
-    valid = np.flatnonzero(~np.isnan(gold))
-    size = task.options["list_size"]
-    if size:
-        rng = np.random.default_rng(task.options["seed"])
-        shuffled = rng.permutation(valid)
-        lists = [shuffled[i : i + int(size)] for i in range(0, len(shuffled), int(size))]
-        lists = [li for li in lists if len(li) >= 2]
-    else:
-        lists = [valid]
-    top = float(task.options["relevant_top"])
-
-    def list_metric(name: str) -> Callable[[np.ndarray, np.ndarray], float]:
-        if name == "kendall":
-            return M.kendall
-        if name == "spearman":
-            return M.spearman
-        if name == "ranking_accuracy":
-            return M.ranking_accuracy
-        if name.startswith("ndcg@"):
-            kk = int(_k(name))
-            return lambda g, p: float(M.ndcg_rows(g - g.min(), p, kk)[0])
-        if name.startswith("recall@"):
-            pct = _k(name)
-
-            def rec(g: np.ndarray, p: np.ndarray) -> float:
-                m = max(1, int(math.ceil(top * len(g))))
-                relevant = np.zeros(len(g), dtype=bool)
-                relevant[np.argsort(-g, kind="stable")[:m]] = True
-                return M.recall_at_percent(relevant, p, pct)
-
-            return rec
-        raise ValueError(name)  # pragma: no cover
-
-    fns: dict[str, StatFn] = {}
-    if len(lists) == 1:  # one queue: resample its items
-        items = lists[0]
-        for name in task.metrics:
-            f = list_metric(name)
-            fns[name] = _queue_stat(f, gold, pred, items)
-        n_units = len(items)
-    else:  # many lists: the unit is a list
-        for name in task.metrics:
-            f = list_metric(name)
-            vals = np.array([f(gold[li], pred[li]) for li in lists])
-            fns[name] = _nanmean_at(vals)
-        n_units = len(lists)
-    scored = Scored(_stats(fns, n_units, n_boot, seed), task.headline, len(valid), [])
-    scored.details.update({"lists": len(lists), "list_size": int(size) if size else len(valid),
-                           "attribute": task.attribute or task.target})
-    scored.notes.append(f"items ranked by predicted {task.attribute or task.target} against gold {task.target}; "
-                        f"recall@k% counts the top {top:.0%} of each list by gold as relevant; ndcg uses "
-                        "gold minus the list minimum as relevance")
-    rank = np.full(len(gold), np.nan)
-    for li in lists:
-        order = np.argsort(-np.nan_to_num(pred[li], nan=-np.inf), kind="stable")
-        rank[li[order]] = np.arange(1, len(li) + 1)
-    scored.samples = [{"gold": _f(gold[i]), "pred": _f(pred[i]), "pred_rank": _f(rank[i])} for i in range(len(gold))]
-    return scored
-
-
-def _f(x: float) -> float | None:
-    return None if x is None or np.isnan(x) else float(x)
-
-
-def _pairwise(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
-    """Pairwise comparison (EEmo-Bench): "which of the two has the higher <target>?". Pairs of rows whose gold
-    values differ by more than ``min_gap`` are drawn with ``seed``; the prediction compares the two predicted
-    values (a tie scores 1/2, a missing prediction 0)."""
-    assert task.target is not None
-    gold, scale = _gold_scalar(task.target, data)
-    pred = _pred_scalar(task, task.target, data, P, scale)
-    pairs = sample_pairs(gold, int(task.options["n_pairs"]), float(task.options["min_gap"]), task.options["seed"])
-    a, b = pairs[:, 0], pairs[:, 1]
-    gs = np.sign(gold[a] - gold[b])
-    d = pred[a] - pred[b]
-    score = np.where(np.isnan(d), 0.0, np.where(d == 0, 0.5, (np.sign(d) == gs).astype(float)))
-    scored = Scored(_stats({"accuracy": lambda idx: float(score[idx].mean()) if len(idx) else math.nan},
-                           len(pairs), n_boot, seed), task.headline, len(pairs), [])
-    scored.samples = [{"a": int(x), "b": int(y), "gold_higher": "a" if g > 0 else "b",
-                       "pred_higher": None if np.isnan(dd) else ("a" if dd > 0 else "b" if dd < 0 else "tie"),
-                       "score": float(s)} for x, y, g, dd, s in zip(a, b, gs, d, score)]
-    scored.details["pairs"] = len(pairs)
-    return scored
-
-
-def sample_pairs(gold: np.ndarray, n_pairs: int, min_gap: float, seed: int) -> np.ndarray:
-    """Up to ``n_pairs`` distinct index pairs (i < j) whose gold values differ by more than ``min_gap``: all
-    such pairs when there are at most ``n_pairs``, else a seeded uniform sample of them."""
-    valid = np.flatnonzero(~np.isnan(gold))
-    n = len(valid)
-    total = n * (n - 1) // 2
-    rng = np.random.default_rng(seed)
-    if total <= 4 * n_pairs:
-        i, j = np.triu_indices(n, 1)
-        cand = np.stack([valid[i], valid[j]], axis=1)
-        cand = cand[np.abs(gold[cand[:, 0]] - gold[cand[:, 1]]) > min_gap]
-        if len(cand) > n_pairs:
-            cand = cand[np.sort(rng.choice(len(cand), n_pairs, replace=False))]
-        return cand
-    seen: set[tuple[int, int]] = set()
-    out: list[tuple[int, int]] = []
-    for _ in range(50):
-        x = valid[rng.integers(0, n, 4 * n_pairs)]
-        y = valid[rng.integers(0, n, 4 * n_pairs)]
-        for p, q in zip(np.minimum(x, y), np.maximum(x, y)):
-            key = (int(p), int(q))
-            if p != q and key not in seen and abs(gold[p] - gold[q]) > min_gap:
-                seen.add(key)
-                out.append(key)
-                if len(out) == n_pairs:
-                    return np.array(out, dtype=np.int64)
-    return np.array(out, dtype=np.int64).reshape(-1, 2)
-
-
-def _assessment(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
-    """Regression against ratings (EmoBank, Warriner, SemEval V-reg/EI-reg): per dimension (and per
-    ``group_by`` group, e.g. the four EI-reg emotions), then the mean over dimensions or groups. Per-sample rows
-    hold each row once, with its group and its own gold and prediction."""
-    assert task.target is not None
-    dims = list(DIMENSIONS) if task.target == "vad" else [task.target]
-    group_key = task.options.get("group_by")
-    if group_key:
-        if group_key not in data.dataset.meta:
-            raise Unsupported(f"group_by: the dataset has no meta column {group_key!r}")
-        groups = np.asarray([str(x) for x in data.dataset.meta[group_key]])
-        group_names = sorted(set(groups))
-    else:
-        groups, group_names = None, [None]
-    parts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []  # (name, gold, pred, rows)
-    per_dim: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # dim -> (gold, pred) over all rows
-    notes = []
-    for dim in dims:
-        gold, scale = _gold_scalar(dim, data)
-        try:
-            pred = _pred_scalar(task, dim, data, P, scale)
-        except Unsupported as e:
-            notes.append(f"{dim}: not predicted ({e})")
-            continue
-        per_dim[dim] = (gold, pred)
-        for g in group_names:
-            rows = np.arange(len(gold)) if g is None else np.flatnonzero(groups == g)
-            name = dim if g is None else (g if len(dims) == 1 else f"{dim}/{g}")
-            parts.append((name, gold, pred, rows))
-    if not parts:
-        raise Unsupported("the analyzer predicts none of " + ", ".join(dims))
-    fns: dict[str, StatFn] = {}
-    n = len(data.dataset)
-    for metric in task.metrics:
-        f = getattr(M, metric)
-        per_part: list[StatFn] = []
-        for name, gold, pred, rows in parts:
-            member = np.zeros(n, dtype=bool)
-            member[rows] = True
-
-            part_fn = _part_stat(f, gold, pred, member)
-
-            if len(dims) * len(group_names) > 1:
-                fns[f"{name}.{metric}"] = part_fn
-            per_part.append(part_fn)
-        complete = len(parts) == len(dims) * len(group_names)
-        fns[metric] = _mean_of(per_part) if complete else (lambda idx: math.nan)
-    scored = Scored(_stats(fns, n, n_boot, seed), task.headline, n, [], notes=notes)
-    if len(parts) < len(dims) * len(group_names):
-        scored.notes.append(f"the headline needs every dimension of {task.target}; see the per-dimension figures")
-    if len(parts) > 1:
-        scored.notes.append(f"{task.headline} is the mean over " + ", ".join(p[0] for p in parts))
-    scales = {d: _gold_scalar(d, data)[1] for d in dims}
-    scored.details["gold_scale"] = scales
-    scored.samples = [{**({} if groups is None else {str(group_key): str(groups[i])}),
-                       **{dim: {"gold": _f(g[i]), "pred": _f(p[i])} for dim, (g, p) in per_dim.items()}}
-                      for i in range(n)]
     return scored
 
 
@@ -562,7 +272,7 @@ def _description(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, s
     if len(results) > 1:
         for r in results:
             fns[f"{r.wheel}.wheel_f"] = wheel_stat("f", [r])
-    scored = Scored(_stats(fns, len(valid), n_boot, seed), task.headline, len(valid), [])
+    scored = Scored(bootstrap_stats(fns, len(valid), n_boot, seed), task.headline, len(valid), [])
     n_gold_words = sum(len(g) for g in gold)
     n_pred_words = sum(len(p) for p in pred)
     scored.details.update({"words_source": source, "wheels": [r.wheel for r in results],
@@ -574,8 +284,8 @@ def _description(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, s
         if r.unmapped_gold or r.unmapped_pred:
             scored.notes.append(f"{r.wheel}: dropped {r.unmapped_pred} of {n_pred_words} predicted and "
                                 f"{r.unmapped_gold} of {n_gold_words} gold words that map onto no wheel label")
-    scored.samples = [{"gold": g, "pred": p, **{f"{r.wheel}.precision": _f(r.precision[i]) for r in results},
-                       **{f"{r.wheel}.recall": _f(r.recall[i]) for r in results}}
+    scored.samples = [{"gold": g, "pred": p, **{f"{r.wheel}.precision": finite_or_none(r.precision[i]) for r in results},
+                       **{f"{r.wheel}.recall": finite_or_none(r.recall[i]) for r in results}}
                       for i, (g, p) in enumerate(zip(gold, pred))]
     return scored
 
@@ -595,7 +305,7 @@ def _cause(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: i
             fns[name] = lambda idx: float(per[idx].mean())
         else:
             fns[name] = lambda idx: M.corpus_bleu2([refs[i] for i in idx], [hyps[i] for i in idx])
-    scored = Scored(_stats(fns, len(rows), n_boot, seed), task.headline, len(rows), [])
+    scored = Scored(bootstrap_stats(fns, len(rows), n_boot, seed), task.headline, len(rows), [])
     missing = sum(1 for h in hyps if not h)
     if missing:
         scored.notes.append(f"{missing} of {len(rows)} rows have no predicted cause (BLEU-2 = 0)")
