@@ -34,8 +34,16 @@ from pathlib import Path
 import numpy as np
 
 from affectkit.evaluation.metrics import f1_score, onehot
-from affectkit.training.corpora import MAX_TEST_ROWS, MAX_TRAIN_ROWS, SHIP, SPLITS, VectorCache, folder_digest, load_split
 from affectkit.training.adapt import model_embedder, trained_labelsets
+from affectkit.training.corpora import (
+    MAX_TEST_ROWS,
+    MAX_TRAIN_ROWS,
+    SHIP,
+    SPLITS,
+    VectorCache,
+    folder_digest,
+    load_split,
+)
 from affectkit.training.transfer import TransferData, decide, fit_transfer_head, predict_transfer
 
 MULTI_LABEL = {"brighter", "premo"}
@@ -63,7 +71,7 @@ def model_encoder(spec: str):
 
     if spec == "minilm":
         from affectkit.modules.encoders import load_encoder
-        from affectkit.training.trainer import embed_texts
+        from affectkit.training.features import embed_texts
 
         folder = stock_minilm_onnx()
         enc = load_encoder(folder, "onnx-transformer")
@@ -80,7 +88,8 @@ def stock_minilm_onnx(out: Path = Path("runs/cache/minilm-fp32")) -> Path:
     from transformers import AutoModel
 
     from affectkit.training.config import TrainConfig
-    from affectkit.training.trainer import export_onnx, resolve_base
+    from affectkit.training.export import export_onnx
+    from affectkit.training.trainer import resolve_base
 
     base = resolve_base("minilm")
     export_onnx(AutoModel.from_pretrained(base), base, out, TrainConfig(quantize=False))

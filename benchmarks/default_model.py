@@ -40,6 +40,9 @@ def main() -> None:
     import affectkit
     from affectkit.datasets import load_dataset
     from affectkit.labels import get_mapping
+    from affectkit.threads import limit_blas_threads
+
+    limit_blas_threads()  # as `affectkit analyze` and the service do: BLAS threads only spin beside the encoder
 
     t0 = time.perf_counter()
     model = affectkit.load(args.model)

@@ -44,7 +44,8 @@ def encoder_dir(spec: str, cache: Path) -> tuple[Path, str]:
     from transformers import AutoModel
 
     from affectkit.training.config import TrainConfig
-    from affectkit.training.trainer import export_onnx, resolve_base
+    from affectkit.training.export import export_onnx
+    from affectkit.training.trainer import resolve_base
 
     base = resolve_base(spec)
     out = cache / (Path(base).name + "-int8")
@@ -70,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     from affectkit.datasets import data_dir
     from affectkit.evaluation.metrics import kendall, ranking_accuracy
     from affectkit.training.config import TaskSpec, TrainConfig
-    from affectkit.training.trainer import FrozenFeatures, Trainer
+    from affectkit.training.features import FrozenFeatures
+    from affectkit.training.trainer import Trainer
 
     if not (data_dir() / "emobank" / "emobank.csv").exists():
         print(f"EmoBank not found under {data_dir()} (set AFFECTKIT_DATA)", file=sys.stderr)

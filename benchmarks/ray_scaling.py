@@ -12,6 +12,11 @@ start, model loading and, for Ray, starting a local Ray):
 - ``local 1 thread``  the same with ``AFFECTKIT_THREADS=1 OMP_NUM_THREADS=1`` (what one Ray worker gets);
 - ``ray 1 worker`` / ``ray 2 workers``  ``--engine ray --workers N`` (1 CPU and 1 thread per worker).
 
+Each run's start-up (launch to its first partition: Python, the driver's model load, starting Ray and the
+workers) is reported apart from its steady state (each worker's rows over its busy seconds, summed over the
+workers), from the manifest's per-partition records; the target is 2 workers >= 1.8x one worker in steady
+state. Any line a ``-q`` run prints to stderr is reported (a normal run prints none).
+
 It prints one table, the ratios between the engines, whether the Ray results equal the local ones, a breakdown
 of one core's time (reading, tokenising, the model, building the output table, writing) and the cost of 100
 million posts derived from the measured per-core rate.
@@ -56,17 +61,30 @@ def write_partitions(texts: list[str], n_parts: int, root: Path) -> None:
 
 
 def run_engine(name: str, args: list[str], env: dict[str, str]) -> dict:
+    """Run one engine's command; its wall time, and from its manifest the start-up (launch to the first
+    partition's start: Python, the driver's model load, Ray and the workers) and the steady state (each worker's
+    rows over its busy time, summed over the workers: the rate once every worker is up)."""
     cmd = [sys.executable, "-m", "affectkit", *args, "-q"]
-    t0 = time.perf_counter()
+    launched, t0 = time.time(), time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if done.returncode != 0:
         sys.exit(f"{name} failed ({done.returncode}):\n{done.stderr}")
     out = Path(args[args.index("-o") + 1])
     manifest = json.loads((out / "_manifest.json").read_text())
+    parts = manifest["partitions"]
+    per_worker: dict[str, list[float]] = {}
+    for r in parts:
+        rows_busy = per_worker.setdefault(r["worker"], [0.0, 0.0])
+        rows_busy[0] += r["rows"]
+        rows_busy[1] += r["seconds"]
+    first = min(r["started"] for r in parts)
+    last = max(r["started"] + r["seconds"] for r in parts)
     return {"name": name, "wall": wall, "rows": manifest["rows"], "out": out,
-            "busy": sum(r["seconds"] for r in manifest["partitions"]),
-            "cpu": sum(r["cpu_seconds"] for r in manifest["partitions"])}
+            "busy": sum(r["seconds"] for r in parts), "cpu": sum(r["cpu_seconds"] for r in parts),
+            "startup": first - launched, "window": last - first,
+            "steady": sum(rows / busy for rows, busy in per_worker.values() if busy > 0),
+            "stray_lines": [line for line in done.stderr.splitlines() if line.strip()]}
 
 
 def read_results(out: Path) -> pd.DataFrame:
@@ -158,20 +176,35 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"\naffectkit analyze, model {a.model!r}: {a.rows:,} GoEmotions sentences in {a.partitions} Parquet "
           f"partitions; {cpus} CPU cores, load average {load:.1f} at the end\n")
-    print(f"{'engine':<16} {'wall s':>8} {'rows/s':>8} {'vs local':>9} {'rows/busy-s':>12} {'rows/core-s':>12}  "
-          "identical to local 1 thread")
-    base = runs[0]["rows"] / runs[0]["wall"]
+    print(f"{'engine':<16} {'wall s':>7} {'rows/s':>8} {'start-up s':>10} {'steady rows/s':>13} {'window rows/s':>13} "
+          f"{'rows/core-s':>11} {'cores used':>10}  identical to local 1 thread")
     for r in runs:
-        rate = r["rows"] / r["wall"]
-        print(f"{r['name']:<16} {r['wall']:>8.1f} {rate:>8.1f} {rate / base:>8.2f}x {r['rows'] / r['busy']:>12.1f} "
-              f"{r['rows'] / r['cpu']:>12.1f}  {'yes' if same[r['name']] else 'no'}")
-    by = {r["name"]: r["rows"] / r["wall"] for r in runs}
-    print(f"\nratios (wall clock): ray 1 worker / local = {by['ray 1 worker'] / by['local']:.2f}; "
-          f"ray 2 workers / local = {by['ray 2 workers'] / by['local']:.2f}; "
-          f"ray 2 workers / ray 1 worker = {by['ray 2 workers'] / by['ray 1 worker']:.2f}; "
-          f"ray 1 worker / local 1 thread = {by['ray 1 worker'] / by['local 1 thread']:.2f}")
-    print("rows/busy-s: rows per second of a worker's wall time inside partitions; rows/core-s: rows per CPU second "
-          "of the worker processes (independent of other load on the machine)")
+        print(f"{r['name']:<16} {r['wall']:>7.1f} {r['rows'] / r['wall']:>8.1f} {r['startup']:>10.1f} "
+              f"{r['steady']:>13.1f} {r['rows'] / r['window']:>13.1f} {r['rows'] / r['cpu']:>11.1f} "
+              f"{r['cpu'] / r['window']:>10.2f}  "
+              f"{'yes' if same[r['name']] else 'no'}")
+    by = {r["name"]: r for r in runs}
+    one, two = by["ray 1 worker"], by["ray 2 workers"]
+    steady = two["steady"] / one["steady"]
+    print(f"\nray 2 workers / ray 1 worker: steady state {steady:.2f}x (target >= 1.8x: "
+          f"{'met' if steady >= 1.8 else 'NOT met'}); partition window {one['window'] / two['window']:.2f}x; "
+          f"wall clock, start-up included, {one['wall'] / two['wall']:.2f}x")
+    print(f"ray 1 worker / local 1 thread, steady state: {one['steady'] / by['local 1 thread']['steady']:.2f}; "
+          f"ray 2 workers / local (all cores), steady state: {two['steady'] / by['local']['steady']:.2f}")
+    print("start-up s: from launching the command to its first partition (Python, the driver's model load, and for "
+          "Ray: starting it and the workers, each loading the model); steady rows/s: each worker's rows over its "
+          "busy seconds, summed over the workers; window rows/s: rows over first partition start to last end; "
+          "rows/core-s: rows per CPU second of the worker processes (independent of other load on the machine); "
+          "cores used: the workers' CPU seconds over the window (what the machine gave them)")
+    efficiency = (two["rows"] / two["cpu"]) / (one["rows"] / one["cpu"])
+    print(f"per-core efficiency, 2 workers / 1 worker: {efficiency:.2f} (rows/core-s): 2 workers on 2 free cores "
+          f"would give about {2 * efficiency:.2f}x one worker; the steady-state ratio above is what this machine "
+          f"gave ({two['cpu'] / two['window']:.2f} vs {one['cpu'] / one['window']:.2f} cores used)")
+    stray = {r["name"]: r["stray_lines"] for r in runs if r["stray_lines"]}
+    print("stderr of the runs (-q): " + ("nothing" if not stray else "; ".join(
+        f"{name}: {len(lines)} line(s), first: {lines[0][:160]}" for name, lines in stray.items())))
+    print(f"(load average {load:.1f} on {cpus} cores at the end: with other jobs running, steady rates are lower "
+          "and 2 workers cannot get 2 cores)")
 
     total = sum(secs for _, secs in stages)
     print(f"\none core, {n:,} rows, CPU time (AFFECTKIT_THREADS=1 OMP_NUM_THREADS=1): {n / total:,.1f} rows per "

@@ -29,8 +29,10 @@ log "LLM analyzers against default through affectkit eval (SmolLM2-135M on a loc
 python benchmarks/llm_eval.py --limit 100 -o runs/eval-llm | tee runs/bench/eval-llm.txt
 
 log "service: load and bad input"
-python benchmarks/serve_load.py --texts-per-request 1,32 --json runs/bench/serve_load.json | tee runs/bench/serve_load.txt
-python benchmarks/serve_load.py --model fast --json runs/bench/serve_load_fast.json | tee runs/bench/serve_load_fast.txt
+python benchmarks/serve_load.py --json runs/bench/serve_open.json | tee runs/bench/serve_open.txt
+python benchmarks/serve_load.py --processes 2 --json runs/bench/serve_open_2proc.json | tee runs/bench/serve_open_2proc.txt
+python benchmarks/serve_load.py --mode closed --texts-per-request 1,32 --json runs/bench/serve_load.json | tee runs/bench/serve_load.txt
+python benchmarks/serve_load.py --mode closed --model fast --json runs/bench/serve_load_fast.json | tee runs/bench/serve_load_fast.txt
 python benchmarks/serve_bad_input.py | tee runs/bench/serve_bad_input.txt
 
 log "scale-out: local vs Ray with 1 and 2 workers"

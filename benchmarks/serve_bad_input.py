@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from affectkit.serve.auth import hash_key
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from serve_load import free_port, start_server, stop_server  # noqa: E402  (same server start-up)
+
 
 @dataclass
 class Case:

@@ -51,11 +51,11 @@ def main() -> None:
     args = ap.parse_args()
 
     import torch
+    from tokenizers import Tokenizer
     from transformers import BertConfig, BertForSequenceClassification, RobertaConfig, RobertaForSequenceClassification
 
     from affectkit.datasets import load_dataset
     from affectkit.training.trainer import resolve_base
-    from tokenizers import Tokenizer
 
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     texts = list(load_dataset("goemotions", "test").texts[: args.rows])

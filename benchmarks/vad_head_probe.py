@@ -96,7 +96,8 @@ def report_float32(args: argparse.Namespace, texts: dict[str, list[str]], y: dic
 
     from transformers import AutoModel
 
-    from affectkit.training.trainer import Trainer, export_onnx
+    from affectkit.training.export import export_onnx
+    from affectkit.training.trainer import Trainer
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "model"

@@ -19,8 +19,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from affectkit.training.export import export_onnx
 from affectkit.training.quantize import QUANTIZATION, dequantize_weights, quantize_int8
-from affectkit.training.trainer import Trainer, export_onnx
+from affectkit.training.trainer import Trainer
 
 
 def main(model_dir: str, source: str) -> None:

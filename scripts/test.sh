@@ -12,7 +12,7 @@ python -m pip install --quiet --upgrade pip
 
 # torch first, from the CPU wheel on this machine's disk, so no resolver pulls a CUDA build
 python -c "import torch" 2>/dev/null || pip install --quiet torch==2.13.0
-pip install --quiet -e ".[train,hf,eval,llm,serve,ray,baselines,test]"
+pip install --quiet -e ".[train,hf,eval,llm,serve,ray,baselines,report,audio,media,test,lint]"
 
 # a real llama.cpp server for the LLM tests (builds from source, about 6 minutes) and its small model. Built for
 # AVX2 rather than -march=native: some virtual machines list AMX in their CPU flags but fault on its instructions.
@@ -28,5 +28,9 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 python -c "import playwright" 2>/dev/null || pip install --quiet playwright
+
+# static checks on the package (config in pyproject.toml): lint, then types
+ruff check src
+mypy src
 
 python -m pytest -q "$@"

@@ -11,9 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import ROOT, run_cli
 
 from affectkit.cli import main
-from conftest import ROOT, run_cli
 
 TEXTS = ["I love this so much", "I hate waiting", "The meeting is at noon", "This is terrible news", "happy happy"]
 
@@ -95,7 +95,7 @@ def test_bad_rows_get_their_own_error_and_rows_in_equal_rows_out(tmp_path, lexic
     out = tmp_path / "out.jsonl"
     assert main(["analyze", str(src), "-o", str(out), "--model", lexicon, "-q"]) == 0
     rows = read_jsonl(out.read_text())
-    assert [r["id"] for r in rows] == ["1", "2", "3", "4", "5", "6", "7"]
+    assert [r["id"] for r in rows] == [1, 2, 3, 4, 5, 6, 7]  # a CSV column of plain numbers stays numbers
     errors = [r["error"] for r in rows]
     assert errors[0] is None and errors[5] is None and errors[6] is None
     assert errors[1] == "empty text" and errors[2] == "text is only whitespace"

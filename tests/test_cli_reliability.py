@@ -17,10 +17,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import ROOT, run_cli
 
 from affectkit.cli import main
 from affectkit.tabular.writers import OutputLock
-from conftest import ROOT, run_cli
 
 INTERRUPTED = "interrupted: rerun the same command to resume"
 BIG_ROWS = 100_000  # several seconds of work for the lexicon on a busy 2-core machine

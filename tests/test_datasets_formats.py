@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from eval_support import EVAL_FIXTURES as F
 
 from affectkit.datasets import EmotionDataset, LabelNormaliser, load_dataset, parse_numpy_strings
 from affectkit.errors import InputError
 from affectkit.labels import get_labelset
-from eval_support import EVAL_FIXTURES as F
 
 
 def test_semeval2018_ec():

@@ -7,10 +7,10 @@ import json
 import zlib
 
 import pytest
+from eval_support import EVAL_FIXTURES, FixedAnalyzer
 
 from affectkit.datasets import data_dir
 from affectkit.evaluation import EvalOptions, ModelSpec, evaluate, select_tasks
-from eval_support import EVAL_FIXTURES, FixedAnalyzer
 
 
 def varied(text: str) -> dict:

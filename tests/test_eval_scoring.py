@@ -9,13 +9,20 @@ import math
 
 import numpy as np
 import pytest
+from eval_support import FixedAnalyzer
 
 from affectkit.datasets import EmotionDataset
-from affectkit.evaluation import (PredictionArrays, Unsupported, parse_task, plan_labels, predict_chunk, score_task,
-                                  task_data)
+from affectkit.evaluation import (
+    PredictionArrays,
+    Unsupported,
+    parse_task,
+    plan_labels,
+    predict_chunk,
+    score_task,
+    task_data,
+)
 from affectkit.evaluation.runner import mapping_report
 from affectkit.labels import get_labelset
-from eval_support import FixedAnalyzer
 
 EKMAN = get_labelset("ekman")  # anger disgust fear joy sadness surprise neutral
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from eval_support import EVAL_FIXTURES
 
 from affectkit.errors import InputError
 from affectkit.evaluation import load_task, parse_task, select_tasks, shipped_tasks
 from affectkit.evaluation.task import TASK_TYPES, load_dataset_for, tasks_dir
-from eval_support import EVAL_FIXTURES
 
 
 def test_shipped_tasks_parse_and_cover_every_type():

@@ -2,10 +2,10 @@ import json
 
 import numpy as np
 import pytest
+from conftest import requires_data, shared_data
 
 from affectkit.errors import UnknownLabelSetError
 from affectkit.labels import get_labelset, get_mapping, list_labelsets, parrott_tree
-from conftest import requires_data, shared_data
 
 
 @pytest.mark.parametrize("name,size", [

@@ -13,8 +13,7 @@ torch = pytest.importorskip("torch")
 from affectkit.evaluation.metrics import kendall, ranking_accuracy  # noqa: E402
 from affectkit.training import losses  # noqa: E402
 from affectkit.training.calibration import calibrate_thresholds, fit_temperature  # noqa: E402
-from affectkit.training.targets import (  # noqa: E402
-    aggregate_votes, cooccurrence_counts, positive_weights, smooth_labels)
+from affectkit.training.targets import aggregate_votes, cooccurrence_counts, positive_weights, smooth_labels  # noqa: E402
 
 
 def t(x):

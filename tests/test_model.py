@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
+from tiny_models import make_onnx_model, make_static_model
 
 from affectkit.model import AffectModel
 from affectkit.modules.heads import softmax
-
-from tiny_models import make_onnx_model, make_static_model
 
 
 @pytest.fixture(scope="module")
@@ -126,9 +125,9 @@ def test_windows_are_batched_by_length_with_bounded_padding():
 
 
 def test_static_pooling_sums_each_texts_token_vectors():
-    from affectkit.modules.encoders import _sum_per_text
+    from affectkit.modules.tokens import sum_per_text
 
     table = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]], dtype=np.float32)
     # text 0: tokens 0, 2; text 1: no tokens; text 2: tokens 1, 1, 2
-    out = _sum_per_text(table, np.array([0, 2, 1, 1, 2]), np.array([2, 0, 3]))
+    out = sum_per_text(table, np.array([0, 2, 1, 1, 2]), np.array([2, 0, 3]))
     assert out.tolist() == [[4.0, 3.0], [0.0, 0.0], [3.0, 7.0]]

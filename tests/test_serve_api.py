@@ -9,15 +9,15 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed")
 
+from conftest import run_cli  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from serve_support import TEXTS, model_spec  # noqa: E402
 
 import affectkit  # noqa: E402
 from affectkit.ranking import attribute_scores, rank_order  # noqa: E402
 from affectkit.schema import BatchPrediction  # noqa: E402
 from affectkit.serve import Limits, ServeSettings, create_app, hash_key  # noqa: E402
-from conftest import run_cli  # noqa: E402
-from serve_support import TEXTS, model_spec  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ import threading
 
 import numpy as np
 import pytest
+from serve_support import TEXTS, model_spec
 
 import affectkit
 from affectkit.serve.batcher import MicroBatcher, ServerBusy
-from serve_support import TEXTS, model_spec
 
 
 @pytest.fixture(scope="module")

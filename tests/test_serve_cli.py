@@ -46,3 +46,38 @@ def test_localhost_without_keys_says_auth_is_off(spec, tmp_path):
             assert http.post("/v1/analyze", json={"text": TEXTS[0]}).status_code == 200
     log = server.output()
     assert "auth is OFF" in log and "loopback" in log
+
+
+def test_several_processes_share_the_port_with_the_same_guards(spec, tmp_path):
+    refused = run_cli("serve", "--host", "0.0.0.0", "--processes", "2", "--model", spec, timeout=120)
+    assert refused.returncode == 1 and b"refusing to serve on 0.0.0.0 without API keys" in refused.stderr
+    with LiveServer("--model", spec, "--processes", "2", "--max-header-bytes", "1024",
+                    log=tmp_path / "server.log") as server:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            for _ in range(4):  # new connections: the kernel may hand them to either worker
+                with httpx.Client(base_url=server.url, timeout=60) as fresh:
+                    r = fresh.post("/v1/analyze", json={"text": TEXTS[0], "fields": ["emotions"]})
+                    assert r.status_code == 200 and list(r.json()["predictions"][0]) == ["emotions"]
+            assert http.get("/healthz", headers={"X-Padding": "x" * 2048}).status_code == 431  # guarded protocol
+            assert http.get("/healthz", headers={"Host": "evil.example"}).status_code == 421  # Host check
+        workers = [pid for pid in _children(server.proc.pid) if b"spawn_main" in _cmdline(pid)]
+        assert len(workers) == 2, server.output()
+    assert server.proc.returncode == 0, server.output()  # Ctrl-C stops the workers and the parent
+    assert server.output().count("Application startup complete") == 2
+
+
+def _children(pid: int) -> list[int]:
+    """Child processes of ``pid`` (Linux)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""

@@ -14,9 +14,9 @@ import pytest
 pytest.importorskip("uvicorn", reason="the serve extra is not installed")
 
 import uvicorn  # noqa: E402
+from serve_support import LiveServer, free_port, model_spec  # noqa: E402
 
 from affectkit.serve.protocol import client_key, serve_options  # noqa: E402
-from serve_support import LiveServer, free_port, model_spec  # noqa: E402
 
 HEADER_LIMIT = 8 * 1024
 HEADER_TIMEOUT = 1.0

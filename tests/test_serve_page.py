@@ -99,6 +99,13 @@ def test_paste_analyze_upload_download(server, browser, tmp_path):
     results = json.loads(Path(d.value.path()).read_text())["results"]
     assert [r["text"] for r in results][3] == "I miss her so much" and results[2]["error"] == "empty text"
 
+    # the corpus report of the same file, from the service's /v1/report, as one HTML download
+    with page.expect_download() as d:
+        page.click("#report-file")
+    assert d.value.suggested_filename == "affectkit-report.html"
+    html = Path(d.value.path()).read_text()
+    assert html.lstrip().lower().startswith("<!doctype html") and "<svg" in html
+
     assert not problems, problems
     assert all(u.startswith(server.url) or u.startswith(("blob:", "data:")) for u in requests), requests
     context.close()

@@ -8,14 +8,21 @@ import json
 
 import numpy as np
 import pytest
+from conftest import requires_data, run_cli
 
 from affectkit.datasets import EmotionDataset
 from affectkit.labels import get_labelset, get_mapping
 from affectkit.modules.heads import CategoryHead
 from affectkit.schema import BatchPrediction
-from affectkit.training.transfer import (TransferData, _fit, dataset_weights, fit_transfer_head, predict_transfer,
-                                         source_distribution, transfer_targets)
-from conftest import requires_data, run_cli
+from affectkit.training.transfer import (
+    TransferData,
+    dataset_weights,
+    fit_linear,
+    fit_transfer_head,
+    predict_transfer,
+    source_distribution,
+    transfer_targets,
+)
 
 
 def _ds(labelset: str, y, kind: str = "multi-hot", meta: dict | None = None) -> EmotionDataset:
@@ -76,6 +83,7 @@ def test_soft_published_mapping_shares_mass():
 def test_dataset_weights_by_hand():
     # sizes 10 and 90, balance 1: raw row weights 1/10 and 1/90, mean over rows (1 + 1) / 100 = 0.02
     np.testing.assert_allclose(dataset_weights([10, 90], 1.0), [5.0, 1 / 90 / 0.02])
+    assert dataset_weights([], 1.0) == [] and dataset_weights([0, 0], 1.0) == [0.0, 0.0]  # no rows: no weights
     np.testing.assert_allclose(dataset_weights([10, 90], 0.0), [1.0, 1.0])
 
 
@@ -84,10 +92,10 @@ def test_linear_fit_gradient_matches_finite_differences_and_separates():
     x = rng.normal(size=(40, 3))
     labels = (x[:, 0] > 0).astype(int)
     y = np.eye(2)[labels]
-    fit = _fit(x, y, np.ones(40), 1e-3, "softmax")
+    fit = fit_linear(x, y, np.ones(40), 1e-3, "softmax")
     pred = (x @ fit.w.T + fit.b).argmax(axis=1)
     assert (pred == labels).mean() == 1.0
-    fit2 = _fit(x, y[:, 1:], np.ones(40), 1e-3, "sigmoid")
+    fit2 = fit_linear(x, y[:, 1:], np.ones(40), 1e-3, "sigmoid")
     assert ((x @ fit2.w.T + fit2.b)[:, 0] > 0).astype(int).tolist() == labels.tolist()
 
 

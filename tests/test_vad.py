@@ -3,8 +3,16 @@ import math
 import numpy as np
 import pytest
 
-from affectkit.vad import (VAD, convert, convert_sd, distribution_to_vad, gaussian_mixture_posterior, get_scale,
-                           load_anchors, vad_to_distribution)
+from affectkit.vad import (
+    VAD,
+    convert,
+    convert_sd,
+    distribution_to_vad,
+    gaussian_mixture_posterior,
+    get_scale,
+    load_anchors,
+    vad_to_distribution,
+)
 
 
 @pytest.mark.parametrize("x,src,dst,expected", [

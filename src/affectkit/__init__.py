@@ -17,7 +17,8 @@ from affectkit.analyzers.base import DEFAULT_BATCH_SIZE
 from affectkit.errors import AffectkitError, InputError, UnknownLabelSetError, UnknownModelError
 from affectkit.labels import LabelSet, get_labelset, get_mapping, list_labelsets, normalize_emotion, parrott_tree
 from affectkit.schema import BatchPrediction, EmotionScore, Evidence, Prediction
-from affectkit.vad import VAD, convert as convert_vad
+from affectkit.vad import VAD
+from affectkit.vad import convert as convert_vad
 
 __version__ = "0.1.0"
 

@@ -14,7 +14,6 @@ No pickle and no remote code: weights are ONNX or safetensors, configs are JSON.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -23,27 +22,19 @@ import numpy as np
 
 from affectkit.analyzers.base import Analyzer
 from affectkit.errors import ModelFormatError
+from affectkit.evidence import EvidenceCandidates, is_evidence_word, word_sums
 from affectkit.labels import LabelSet, get_labelset
 from affectkit.modules.encoders import EncodedBatch, Encoder, load_encoder
 from affectkit.modules.heads import CategoryHead, ScoreHead, VADHead, load_head
+from affectkit.modules.pooling import aggregate_max, aggregate_mean
+from affectkit.modules.streaming import RunningAggregate
 from affectkit.schema import BatchPrediction, Evidence
 from affectkit.vad import CANONICAL
 
 CONFIG_FILE = "affectkit_model.json"
-_WORD = re.compile(r"\w", re.UNICODE)
-# Function words and contraction pieces are never shown as evidence: in a contextual encoder every token carries
-# some of the sentence, so "and" or "to" can score high without being why the text is emotional. Negations
-# ("not", "never", "no") and intensifiers stay: they change an emotion.
-_FUNCTION_WORDS = frozenset("""
-a an the and or but if then so as of at by for from in into on onto to with without about over under up down
-out off than too very this that these those there here i me my mine myself we us our ours ourselves you your
-yours yourself yourselves he him his himself she her hers herself it its itself they them their theirs
-themselves what which who whom whose when where why how all any both each other some such own same just
-is am are was were be been being have has had having do does did doing will would shall should can could may
-might must s t d ll m re ve don didn doesn isn wasn aren weren haven hasn hadn won wouldn shouldn couldn
-""".split())
-
-
+# texts longer than this (characters) are read in parts of bounded size (AffectModel._predict_long); shorter ones
+# are encoded with their batch, all windows at once
+STREAM_CHARS = 20_000
 class AffectModel(Analyzer):
     """An encoder plus heads, run on numpy/onnxruntime. Load with :meth:`load` or :func:`affectkit.load`."""
 
@@ -59,12 +50,14 @@ class AffectModel(Analyzer):
         if not self.category_heads:
             raise ModelFormatError(f"model {self.name!r} has no category head")
         primary = config.get("primary_labelset") or next(iter(self.category_heads))
-        self.labelset = self.category_heads[primary].labelset if primary in self.category_heads else get_labelset(primary)
+        self.labelset = (self.category_heads[primary].labelset if primary in self.category_heads
+                         else get_labelset(primary))
         self.vad_head: VADHead | None = next((h for h in heads.values() if isinstance(h, VADHead)), None)
         self.score_heads: dict[str, ScoreHead] = {
             h.attribute: h for h in heads.values() if isinstance(h, ScoreHead)}
         self.evidence = evidence
         self.n_evidence = n_evidence
+        self.stream_chars = STREAM_CHARS
 
     # -- persistence -------------------------------------------------------------------------------------------------
     @classmethod
@@ -108,43 +101,112 @@ class AffectModel(Analyzer):
     def native_labelset(self, labels: LabelSet | None = None) -> LabelSet:
         return self.head_for(labels).labelset
 
-    def encode(self, texts: list[str], with_tokens: bool = False) -> EncodedBatch:
-        return self.encoder.encode(texts, with_tokens=with_tokens)
+    def encode(self, texts: list[str], with_tokens: bool = False,
+               token_basis: np.ndarray | None = None) -> EncodedBatch:
+        return self.encoder.encode(texts, with_tokens=with_tokens, token_basis=token_basis)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """One vector per text: the token-weighted mean of its segments' pooled vectors."""
         enc = self.encode(texts)
-        return _aggregate_mean(enc.pooled, enc.owner, enc.n_tokens, len(texts))
+        return aggregate_mean(enc.pooled, enc.owner, enc.n_tokens, len(texts))
 
     def predict_batch(self, items: list[Any], labels: LabelSet | None = None) -> BatchPrediction:
         head = self.head_for(labels)
-        enc = self.encode(items, with_tokens=self.evidence)
-        n = len(items)
-        seg_dist, seg_scores, seg_none = head.forward(enc.pooled)
-        w = enc.n_tokens.astype(np.float64)
-        # Segments are aggregated per text: the distribution and VAD as token-weighted means, multi-label scores
-        # as the maximum over segments (an emotion present in any part of a long text is present in the text).
-        dist = _aggregate_mean(seg_dist, enc.owner, w, n)
-        scores = _aggregate_max(seg_scores, enc.owner, n)
-        vad = None
+        long_rows = [i for i, x in enumerate(items) if self._streams(x)]
+        if not long_rows:
+            return self._predict_texts(items, head)
+        taken = set(long_rows)
+        short_rows = [i for i in range(len(items)) if i not in taken]
+        parts = [self._predict_texts([items[i] for i in short_rows], head)] if short_rows else []
+        parts += [self._predict_long(items[i], head) for i in long_rows]
+        return BatchPrediction.concat(parts).take(np.argsort(short_rows + long_rows, kind="stable").tolist())
+
+    def _streams(self, item: Any) -> bool:
+        """Whether ``item`` is long enough to be read in parts (:meth:`_predict_long`)."""
+        return (isinstance(item, str) and len(item) > self.stream_chars
+                and hasattr(self.encoder, "encode_stream"))
+
+    def _segment_outputs(self, head: CategoryHead, pooled: np.ndarray
+                         ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Every head's output per segment: those aggregated as token-weighted means over a text's segments (the
+        distribution, VAD, the none mass, score heads), and the multi-label scores, aggregated as maxima (an
+        emotion present in any part of a long text is present in the text)."""
+        seg_dist, seg_scores, seg_none = head.forward(pooled)
+        means = {"dist": seg_dist}
         if self.vad_head is not None:
-            vad = _aggregate_mean(self.vad_head(enc.pooled), enc.owner, w, n)
+            means["vad"] = self.vad_head(pooled)
+        if seg_none is not None:
+            means["none"] = seg_none[:, None]
+        for attr, sh in self.score_heads.items():
+            means[f"score_{attr}"] = sh(pooled)[:, None]
+        return means, {"scores": seg_scores}
+
+    def _predict_texts(self, items: list[Any], head: CategoryHead) -> BatchPrediction:
+        # with evidence, a transformer keeps each token's projection onto the contrasts instead of its state
+        enc = self.encode(items, with_tokens=self.evidence, token_basis=_contrast(head) if self.evidence else None)
+        n = len(items)
+        w = enc.n_tokens.astype(np.float64)
+        means, maxima = self._segment_outputs(head, enc.pooled)
+        agg = {name: aggregate_mean(v, enc.owner, w, n) for name, v in means.items()}
+        agg.update({name: aggregate_max(v, enc.owner, n) for name, v in maxima.items()})
+        out = self._prediction(head, agg, np.bincount(enc.owner, minlength=n))
+        if self.evidence and enc.has_tokens:
+            out.evidence = self._evidence(items, enc, head, out.dist, out.decisions())
+        return out
+
+    def _predict_long(self, text: str, head: CategoryHead) -> BatchPrediction:
+        """One long text read in parts of bounded size: segment outputs and evidence candidates are aggregated as
+        the parts come, so time is linear in the text's length and memory does not grow with it."""
+        running = RunningAggregate()
+        whole = getattr(self.encoder, "pools_whole_text", False)  # token shares are divided by the text's length
+        cands = EvidenceCandidates(text, len(head.labelset), self.n_evidence) if self.evidence else None
+        contrast = _contrast(head)
+        tokens = 0
+        for part in self.encoder.encode_stream(  # type: ignore[attr-defined]
+                text, with_tokens=self.evidence, token_basis=contrast if self.evidence else None):
+            if len(part.pooled):
+                running.add(part.n_tokens, *self._segment_outputs(head, part.pooled))
+            if cands is None or not part.has_tokens:
+                continue
+            lens = part.token_lengths()
+            tokens += int(lens.sum())
+            if lens.sum() == 0:
+                continue
+            seg = np.repeat(np.arange(len(lens)), lens)
+            shares = part.project_tokens(contrast)[:, : len(head.labelset)]
+            if not whole:
+                shares = shares / lens[seg][:, None]
+            assert part.word_ids is not None and part.offsets is not None
+            _, a, z, sums = word_sums(seg, part.word_ids, part.offsets, shares)
+            cands.add(a, z, sums)
+        agg = {name: running.mean(name) for name in running.sums}
+        agg.update({name: running.max(name) for name in running.maxima})
+        out = self._prediction(head, agg, np.array([running.segments]))
+        if cands is not None:
+            top, explained = _explained_label(head, out.dist, out.decisions())
+            names = head.labelset.labels
+            scale = 1.0 / max(tokens, 1) if whole else 1.0
+            out.evidence = [[Evidence(w, a, z, names[top[0]], round(c, 4))
+                             for w, a, z, c in cands.top(int(top[0]), self.n_evidence, scale)]
+                            if explained[0] and tokens else []]
+        return out
+
+    def _prediction(self, head: CategoryHead, agg: dict[str, np.ndarray], n_segments: np.ndarray) -> BatchPrediction:
+        """The batch prediction from a text's aggregated head outputs (see :meth:`_segment_outputs`)."""
         ls = head.labelset
+        dist = agg["dist"]
         if ls.neutral is not None:
             intensity = 1.0 - dist[:, ls.index(ls.neutral)]
-        elif seg_none is not None:
-            intensity = 1.0 - _aggregate_mean(seg_none[:, None], enc.owner, w, n)[:, 0]
+        elif "none" in agg:
+            intensity = 1.0 - agg["none"][:, 0]
         else:
             intensity = dist.max(axis=1)
-        out = BatchPrediction(ls, dist, scores, head.thresholds, vad, CANONICAL.name, intensity, None,
-                              n_segments=np.bincount(enc.owner, minlength=n), model=self.name,
-                              none=1.0 - intensity if seg_none is not None or ls.neutral is not None else None,
-                              fallback_below=head.fallback_below)
-        if self.score_heads:
-            for attr, sh in self.score_heads.items():
-                out.extra[f"score_{attr}"] = list(_aggregate_mean(sh(enc.pooled)[:, None], enc.owner, w, n)[:, 0])
-        if self.evidence and enc.has_tokens:
-            out.evidence = self._evidence(items, enc, head, dist, out.decisions())
+        has_none = "none" in agg or ls.neutral is not None
+        out = BatchPrediction(ls, dist, agg["scores"], head.thresholds, agg.get("vad"), CANONICAL.name, intensity,
+                              None, n_segments=n_segments, model=self.name,
+                              none=1.0 - intensity if has_none else None, fallback_below=head.fallback_below)
+        for attr in self.score_heads:
+            out.extra[f"score_{attr}"] = list(agg[f"score_{attr}"][:, 0])
         return out
 
     def scores(self, texts: list[str], attribute: str) -> np.ndarray:
@@ -153,7 +215,7 @@ class AffectModel(Analyzer):
             raise KeyError(f"model {self.name!r} has no score head {attribute!r}; it has {sorted(self.score_heads)}")
         enc = self.encode(texts)
         s = self.score_heads[attribute](enc.pooled)
-        return _aggregate_mean(s[:, None], enc.owner, enc.n_tokens.astype(np.float64), len(texts))[:, 0]
+        return aggregate_mean(s[:, None], enc.owner, enc.n_tokens.astype(np.float64), len(texts))[:, 0]
 
     def _evidence(self, texts: list[str], enc: EncodedBatch, head: CategoryHead, dist: np.ndarray,
                   decided: np.ndarray) -> list[list[Evidence]]:
@@ -166,31 +228,13 @@ class AffectModel(Analyzer):
         lens = enc.token_lengths()
         if lens.sum() == 0:
             return out
-        top = dist.argmax(axis=1)
-        explained = np.ones(len(texts), dtype=bool)
-        ls = head.labelset
-        if ls.neutral is not None:
-            # evidence for "neutral" says nothing: explain the strongest emotion instead, if the multi-label
-            # decision holds it too; a text that is only neutral gets no evidence
-            k = ls.index(ls.neutral)
-            masked = dist.copy()
-            masked[:, k] = -1.0
-            alt = masked.argmax(axis=1)
-            rows = np.arange(len(texts))
-            is_neutral = top == k
-            explained = ~is_neutral | decided[rows, alt]
-            top = np.where(is_neutral, alt, top)
-        contrast = head.w_dist - head.w_dist.mean(axis=0, keepdims=True)  # (K, H)
+        top, explained = _explained_label(head, dist, decided)
+        contrast = enc.token_basis if enc.token_basis is not None else _contrast(head)  # (K, H)
         seg = np.repeat(np.arange(len(lens)), lens)
         text_of = enc.owner[seg]
-        proj = enc.project_tokens(contrast)  # (tokens, K)
-        contrib = proj[np.arange(len(seg)), top[text_of]] / lens[seg]
-        word = np.concatenate(enc.word_ids)
-        offsets = np.concatenate(enc.offsets)
-        starts = np.flatnonzero(np.r_[True, (seg[1:] != seg[:-1]) | (word[1:] != word[:-1])])
-        ends = np.r_[starts[1:], len(seg)] - 1
-        sums = np.add.reduceat(contrib, starts)
-        t, a, z = text_of[starts], offsets[starts, 0], offsets[ends, 1]
+        contrib = enc.project_tokens_onto(contrast, top[text_of]) / lens[seg]
+        starts, a, z, sums = word_sums(seg, enc.word_ids, enc.offsets, contrib)
+        t = text_of[starts]
         order = np.lexsort((z, a, t))  # the same word (text, span) from overlapping windows: keep the max
         t, a, z, sums = t[order], a[order], z[order], sums[order]
         first = np.flatnonzero(np.r_[True, (t[1:] != t[:-1]) | (a[1:] != a[:-1]) | (z[1:] != z[:-1])])
@@ -202,35 +246,40 @@ class AffectModel(Analyzer):
         t, a, z, c = t[order].tolist(), a[order].tolist(), z[order].tolist(), c[order].tolist()
         bounds = np.searchsorted(np.asarray(t, dtype=np.int64), np.arange(len(texts) + 1)).tolist()
         names = head.labelset.labels
-        for i, text in enumerate(texts):
-            if not explained[i]:
-                continue
-            chosen = out[i]
+        has_words = np.diff(np.asarray(bounds)) > 0
+        for i in np.flatnonzero(explained & has_words).tolist():
+            text, chosen, label = texts[i], out[i], names[top[i]]
             seen: set[str] = set()
             for j in range(bounds[i], bounds[i + 1]):
                 w = text[a[j] : z[j]]
                 low = w.lower()
-                if low in seen or low in _FUNCTION_WORDS or not _WORD.search(w):
+                if low in seen or not is_evidence_word(w, low):
                     continue  # one entry per distinct word, and only content words (no punctuation)
                 seen.add(low)
-                chosen.append(Evidence(w, a[j], z[j], names[top[i]], round(c[j], 4)))
+                chosen.append(Evidence(w, a[j], z[j], label, round(c[j], 4)))
                 if len(chosen) == self.n_evidence:
                     break
         return out
 
 
-def _aggregate_mean(values: np.ndarray, owner: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
-    if len(owner) == n and np.array_equal(owner, np.arange(n)):
-        return values.astype(np.float64)
-    out = np.zeros((n, values.shape[1]))
-    np.add.at(out, owner, values * weights[:, None])
-    total = np.bincount(owner, weights=weights, minlength=n)
-    return out / np.maximum(total, 1e-12)[:, None]
+def _contrast(head: CategoryHead) -> np.ndarray:
+    """Each label's distribution weights against the mean label's ``(K, H)``: a token's evidence for a label."""
+    return head.w_dist - head.w_dist.mean(axis=0, keepdims=True)
 
 
-def _aggregate_max(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
-    if len(owner) == n and np.array_equal(owner, np.arange(n)):
-        return values.astype(np.float64)
-    out = np.full((n, values.shape[1]), -np.inf)
-    np.maximum.at(out, owner, values)
-    return out
+def _explained_label(head: CategoryHead, dist: np.ndarray, decided: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The label each text's evidence explains, and whether it gets evidence: evidence for "neutral" says nothing,
+    so a neutral text explains its strongest emotion instead if the multi-label decision holds it too; a text that
+    is only neutral gets none."""
+    top = dist.argmax(axis=1)
+    explained = np.ones(len(dist), dtype=bool)
+    ls = head.labelset
+    if ls.neutral is not None:
+        k = ls.index(ls.neutral)
+        masked = dist.copy()
+        masked[:, k] = -1.0
+        alt = masked.argmax(axis=1)
+        is_neutral = top == k
+        explained = ~is_neutral | decided[np.arange(len(dist)), alt]
+        top = np.where(is_neutral, alt, top)
+    return top, explained

@@ -231,12 +231,13 @@ def _score_pass(input_path: str, fmt: str, analyzer, attribute: str, options, ch
                 progress: bool) -> tuple[np.ndarray, dict[int, str]]:
     """Pass 1: one score per row (NaN where a row failed) and, for the rows that failed, why."""
     from affectkit.errors import InputError
-    from affectkit.runner import _progress, predict_frame
+    from affectkit.progress import progress_bar
+    from affectkit.runner import predict_frame
     from affectkit.tabular import read_chunks
 
     scores: list[np.ndarray] = []
     failures: dict[int, str] = {}  # row -> why it has no score (few, normally)
-    bar = _progress(None, "row", progress)
+    bar = progress_bar(None, "row", progress)
     try:
         for chunk in read_chunks(input_path, fmt, chunk_size, options.text_col):
             batch = predict_frame(chunk.frame, analyzer, options, chunk.errors)

@@ -8,9 +8,8 @@ same rows.
 from __future__ import annotations
 
 import logging
-import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -20,10 +19,13 @@ import pandas as pd
 from affectkit.analyzers.base import DEFAULT_BATCH_SIZE, Analyzer
 from affectkit.errors import InputError, RowErrorsError
 from affectkit.labels import get_labelset
+from affectkit.progress import progress_bar
+from affectkit.reports import JobReport
 from affectkit.tabular import PartWriter, check_input, read_chunks, write_frame
 from affectkit.tabular.writers import fingerprint_file
 
 if TYPE_CHECKING:
+    from affectkit.context import ContextOptions
     from affectkit.schema import BatchPrediction
 
 log = logging.getLogger(__name__)
@@ -42,24 +44,27 @@ class AnalyzeOptions:
     batch_size: int = DEFAULT_BATCH_SIZE
     max_chars: int | None = None  # longer texts get a row error instead of a prediction (None: no limit)
     csv_escape_formulas: bool = False  # CSV/TSV output: quote-prefix text cells a spreadsheet would run
+    context: "ContextOptions | None" = None  # conversation context (affectkit.context); None: each row alone
 
     def identity(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("batch_size")
-        for key, default in (("max_chars", None), ("csv_escape_formulas", False)):
+        for key, default in (("max_chars", None), ("csv_escape_formulas", False), ("context", None)):
             if d[key] == default:  # a job that does not use them keeps the identity it had before they existed
                 d.pop(key)
+        if "context" in d:  # a tuple of columns, as JSON reads it back from a resumed job's manifest
+            d["context"]["conversation_cols"] = list(d["context"]["conversation_cols"])
         return d
 
 
 def analyze_frame(frame: pd.DataFrame, analyzer: Analyzer, options: AnalyzeOptions,
-                  read_errors: Sequence[str | None] | None = None) -> pd.DataFrame:
+                  read_errors: Sequence[str | None] | None = None, context_carry: Any = None) -> pd.DataFrame:
     """Analyze the ``options.text_col`` column of ``frame``; return ``frame`` plus prediction columns.
 
     Rows with a read error (from the reader) are not sent to the model; their ``error`` column says why.
     Output columns that would overwrite an input column are refused (use ``prefix``).
     """
-    full = predict_frame(frame, analyzer, options, read_errors)
+    full = predict_frame(frame, analyzer, options, read_errors, context_carry)
     cols = full.to_columns(options.top_k, options.vad_scale, options.distribution, options.prefix)
     clash = [c for c in cols if c in frame.columns]
     if clash:
@@ -70,9 +75,17 @@ def analyze_frame(frame: pd.DataFrame, analyzer: Analyzer, options: AnalyzeOptio
 
 
 def predict_frame(frame: pd.DataFrame, analyzer: Analyzer, options: AnalyzeOptions,
-                  read_errors: Sequence[str | None] | None = None) -> "BatchPrediction":
-    """The predictions for every row of ``frame`` (one per row, in order; rows with a read error carry it)."""
+                  read_errors: Sequence[str | None] | None = None, context_carry: Any = None) -> "BatchPrediction":
+    """The predictions for every row of ``frame`` (one per row, in order; rows with a read error carry it).
+    With ``options.context``, each row with its previous turns (:mod:`affectkit.context`; ``context_carry``
+    holds the turns of the chunk before)."""
     from affectkit.schema import BatchPrediction
+
+    if options.context is not None:
+        from affectkit.context import predict_in_context
+
+        return predict_in_context(frame, analyzer, options, read_errors or [None] * len(frame), context_carry,
+                                  predict_frame)
 
     col = options.text_col
     if col not in frame.columns and len(frame.columns) > 0:
@@ -129,53 +142,23 @@ def _add_empty_outputs(batch: "BatchPrediction", analyzer: Analyzer, labelset: A
 
 
 @dataclass
-class JobReport:
-    """A job's totals. ``rows`` and ``errors`` count every row of the output, those of chunks finished by an
-    earlier run that this one resumed included; ``analysed`` counts the rows this run analysed, and the speed is
-    over those alone."""
+class AnalyzeReport(JobReport):
+    """What ``analyze`` did: :class:`~affectkit.reports.JobReport` plus its chunks, and how many were resumed."""
 
-    rows: int = 0
-    errors: int = 0
     chunks: int = 0
     resumed_chunks: int = 0
-    analysed: int = 0
-    seconds: float = 0.0
-    output: str | None = None
-    error_counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def rows_per_second(self) -> float:
-        return self.analysed / self.seconds if self.seconds else 0.0
-
-    def count_errors(self, errors: Any) -> None:
-        for e in errors:
-            if not isinstance(e, str):
-                if e is None or pd.isna(e):
-                    continue
-            elif not e:
-                continue
-            self.errors += 1
-            key = str(e).split(":")[0]
-            self.error_counts[key] = self.error_counts.get(key, 0) + 1
-
-
-def _progress(total: int | None, unit: str, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit=unit, unit_scale=True, disable=not enabled, file=sys.stderr, dynamic_ncols=True,
-                desc="analyze")
 
 
 def run_analyze(input_path: str | Path, output: str | Path | None, analyzer: Analyzer, options: AnalyzeOptions,
                 fmt: str | None = None, output_format: str | None = None, chunk_size: int = 4096,
-                resume: bool = True, progress: bool = True) -> JobReport:
+                resume: bool = True, progress: bool = True) -> AnalyzeReport:
     """Analyze a file (or ``-`` for stdin) chunk by chunk into ``output`` (``None`` = JSONL on stdout).
 
     With an output file the job is resumable: rerun the same command after an interruption and it continues
     from the last finished chunk.
     """
     fmt = check_input(input_path, fmt)
-    report = JobReport(output=str(output) if output else None)
+    report = AnalyzeReport(output=str(output) if output else None)
     t0 = time.time()
     is_file = str(input_path) != "-"
     total = Path(input_path).stat().st_size if is_file and fmt != "parquet" else None
@@ -195,15 +178,22 @@ def run_analyze(input_path: str | Path, output: str | Path | None, analyzer: Ana
         report.resumed_chunks = writer.resumed
         if writer.resumed:
             log.warning("resuming: %d chunk(s) already done in %s", writer.resumed, writer.dir)
-    bar = _progress(total, "row" if fmt == "parquet" else "B", progress)
+    bar = progress_bar(total, "row" if fmt == "parquet" else "B", progress)
+    carry = None
+    if options.context is not None:
+        from affectkit.context import ContextCarry
+
+        carry = ContextCarry(options.context, options.text_col)
     try:
         for chunk in read_chunks(input_path, fmt, chunk_size, options.text_col, on_read=bar.update):
             report.chunks += 1
             report.rows += len(chunk)
             if writer is not None and writer.has(chunk.index):  # done by an earlier run: its errors still count
                 report.count_errors(writer.read_column(chunk.index, options.prefix + "error"))
+                if carry is not None:  # the next chunk's context still needs this chunk's last turns
+                    carry.observe(chunk.frame, chunk.errors)
                 continue
-            result = analyze_frame(chunk.frame, analyzer, options, chunk.errors)
+            result = analyze_frame(chunk.frame, analyzer, options, chunk.errors, carry)
             report.analysed += len(chunk)
             report.count_errors(result[options.prefix + "error"].tolist())
             if writer is not None:

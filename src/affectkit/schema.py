@@ -212,7 +212,7 @@ class BatchPrediction:
                   [e for p in parts for e in p.errors], first.model)
         segs = [p.n_segments if p.n_segments is not None else np.ones(len(p), dtype=np.int64) for p in parts]
         out.n_segments = np.concatenate(segs) if any(p.n_segments is not None for p in parts) else None
-        keys = {k for p in parts for k in p.extra}
+        keys = dict.fromkeys(k for p in parts for k in p.extra)  # first-seen order: stable column order
         out.extra = {k: [x for p in parts for x in p.extra.get(k, [None] * len(p))] for k in keys}
         out.none = stack("none", None)
         out.fallback_below = first.fallback_below

@@ -54,7 +54,8 @@ def get_scale(scale: "str | VADScale") -> VADScale:
         return scale
     key = _SCALE_ALIASES.get(str(scale).strip().lower(), str(scale).strip())
     if key not in SCALES:
-        raise ValueError(f"unknown VAD scale {scale!r}; known: {', '.join(SCALES)} (aliases: {', '.join(_SCALE_ALIASES)})")
+        raise ValueError(f"unknown VAD scale {scale!r}; known: {', '.join(SCALES)} "
+                         f"(aliases: {', '.join(_SCALE_ALIASES)})")
     return SCALES[key]
 
 
@@ -128,7 +129,8 @@ def load_anchors(name: str = "russell_mehrabian_1977") -> VADAnchors:
     return VADAnchors(name, ls, tuple(t["dims"]), means, sds, priors / priors.sum(), t["scale"], t["source"])
 
 
-def gaussian_mixture_posterior(points: np.ndarray, means: np.ndarray, sds: np.ndarray, priors: np.ndarray) -> np.ndarray:
+def gaussian_mixture_posterior(points: np.ndarray, means: np.ndarray, sds: np.ndarray,
+                               priors: np.ndarray) -> np.ndarray:
     """p(c | x) = pi_c N(x; mu_c, diag(sd_c^2)) / sum_k pi_k N(x; mu_k, diag(sd_k^2)), via log-sum-exp.
 
     Revisiting Emotions Representation (2025). ``points`` is ``(n, D)``; returns ``(n, K)``.

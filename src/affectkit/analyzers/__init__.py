@@ -101,7 +101,8 @@ def _ensure_plugins() -> None:
     """Import optional analyzer modules so they can register their prefixes."""
     import importlib
 
-    for mod in ("affectkit.llm", "affectkit.vision", "affectkit.audio", "affectkit.evaluation.baselines"):
+    for mod in ("affectkit.llm", "affectkit.media", "affectkit.vision", "affectkit.audio",
+                "affectkit.evaluation.baselines"):
         try:
             importlib.import_module(mod)
         except ImportError:

@@ -140,8 +140,15 @@ class Analyzer(ABC):
             yield from self.analyze_batch(batch, labels).to_predictions(top_k, vad_scale)
 
     # scikit-learn style -----------------------------------------------------------------------------------------------
+    @property
+    def classes_(self) -> np.ndarray:
+        """The labels of :meth:`predict_proba`'s columns, in order (scikit-learn's ``classes_``), for the model's
+        own label set; with ``labels=NAME`` the columns are ``get_labelset(NAME).labels``."""
+        return np.array(self.labelset.labels, dtype=object)
+
     def predict_proba(self, X: Sequence[Any], labels: "str | LabelSet | None" = None) -> np.ndarray:
-        """The soft distribution ``(n, K)`` over the label set (NaN rows for failed inputs)."""
+        """The soft distribution ``(n, K)`` over the label set (NaN rows for failed inputs); column ``j`` is
+        ``classes_[j]``."""
         return self.analyze_batch(list(X), labels).dist
 
     def predict(self, X: Sequence[Any], labels: "str | LabelSet | None" = None) -> np.ndarray:
@@ -150,7 +157,7 @@ class Analyzer(ABC):
         names = np.array(batch.labelset.labels, dtype=object)
         ok = ~np.isnan(batch.dist).any(axis=1)
         top = names[np.nan_to_num(batch.dist, nan=-1).argmax(axis=1)]
-        return np.where(ok, top, None)
+        return np.where(ok, top, np.array(None, dtype=object))
 
     def predict_labels(self, X: Sequence[Any], labels: "str | LabelSet | None" = None) -> list[list[str]]:
         """Multi-label decisions (per-label thresholds) for each input."""

@@ -19,6 +19,7 @@ from affectkit.labels import LabelSet, labelset_from_names
 from affectkit.modules.heads import sigmoid, softmax
 from affectkit.schema import BatchPrediction
 
+
 def labelset_for(names: list[str], model_name: str) -> tuple[LabelSet, list[int]]:
     """A label set for a classifier's output names, and the column order that maps outputs onto it."""
     return labelset_from_names(names, f"hf:{model_name}", f"labels of {model_name}", model_name)
@@ -35,7 +36,8 @@ class HFClassifierAnalyzer(Analyzer):
         if local_files_only is None:
             local_files_only = os.path.isdir(model) or os.environ.get("HF_HUB_OFFLINE") == "1"
         self.torch = torch
-        self.tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=local_files_only, trust_remote_code=False)
+        self.tokenizer = AutoTokenizer.from_pretrained(
+            model, local_files_only=local_files_only, trust_remote_code=False)
         self.model = AutoModelForSequenceClassification.from_pretrained(
             model, local_files_only=local_files_only, trust_remote_code=False).eval().to(device)
         self.device = device
@@ -65,10 +67,10 @@ class HFClassifierAnalyzer(Analyzer):
         z = np.concatenate(logits)[:, self._order]
         lengths = enc["attention_mask"].sum(dim=1).numpy().astype(np.float64)
         n = len(items)
-        from affectkit.model import _aggregate_max, _aggregate_mean
+        from affectkit.modules.pooling import aggregate_max, aggregate_mean
 
-        dist = _aggregate_mean(softmax(z) if not self.multi_label else _normalise(sigmoid(z)), owner, lengths, n)
-        scores = _aggregate_max(sigmoid(z), owner, n) if self.multi_label else None
+        dist = aggregate_mean(softmax(z) if not self.multi_label else _normalise(sigmoid(z)), owner, lengths, n)
+        scores = aggregate_max(sigmoid(z), owner, n) if self.multi_label else None
         ls = self.labelset
         intensity = 1.0 - dist[:, ls.index(ls.neutral)] if ls.neutral else dist.max(axis=1)
         return BatchPrediction(ls, dist, scores, np.full(len(ls), 0.5) if scores is not None else None,

@@ -59,7 +59,8 @@ def read_lexicon(path: str | Path, scale: str | None = None) -> Lexicon:
     emolabels = set(get_labelset("nrc-emolex").emotion_labels) | {"positive", "negative"}
     # Warriner norms
     if "v.mean.sum" in head:
-        iw, iv, ia, id_ = head.index("word"), head.index("v.mean.sum"), head.index("a.mean.sum"), head.index("d.mean.sum")
+        iw, iv = head.index("word"), head.index("v.mean.sum")
+        ia, id_ = head.index("a.mean.sum"), head.index("d.mean.sum")
         vad = {r[iw].strip().lower(): (float(r[iv]), float(r[ia]), float(r[id_])) for r in rows[1:] if len(r) > id_}
         return Lexicon({}, vad, scale or "1..9")
     # NRC VAD (header word/term, valence, arousal, dominance)

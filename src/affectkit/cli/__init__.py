@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from affectkit.cli.app import app
+from affectkit.cli import adapt as _adapt  # noqa: F401,E402
 
 # importing the command modules registers their commands
 from affectkit.cli import analyze as _analyze  # noqa: F401,E402
 from affectkit.cli import info as _info  # noqa: F401,E402
-from affectkit.cli import train as _train  # noqa: F401,E402
-from affectkit.cli import adapt as _adapt  # noqa: F401,E402
 from affectkit.cli import optional as _optional  # noqa: F401,E402
+from affectkit.cli import probe as _probe  # noqa: F401,E402
+from affectkit.cli import report as _report  # noqa: F401,E402
+from affectkit.cli import train as _train  # noqa: F401,E402
+from affectkit.cli.app import app
 
 
 def main(argv: list[str] | None = None) -> int:

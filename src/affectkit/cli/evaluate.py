@@ -9,23 +9,38 @@ import typer
 
 from affectkit.analyzers.base import DEFAULT_BATCH_SIZE
 from affectkit.cli.app import app, setup_logging
-from affectkit.cli.engine_options import (check_engine, cpus_per_worker_option, engine_option, ray_address_option,
-                                          ray_runtime_env_option, workers_option)
+from affectkit.cli.engine_options import (
+    check_engine,
+    cpus_per_worker_option,
+    engine_option,
+    ray_address_option,
+    ray_runtime_env_option,
+    workers_option,
+)
 
 
 @app.command("eval")
 def eval_command(
-    model: Optional[List[str]] = typer.Option(None, "--model", "-m", help="Model to evaluate (repeatable): default, fast, a model folder, lexicon:PATH, hf:ID, llm:... Default: default."),
+    model: Optional[List[str]] = typer.Option(None, "--model", "-m", help="Model to evaluate (repeatable): default, "
+                                              "fast, a model folder, lexicon:PATH, hf:ID, llm:... Default: default."),
     task: Optional[List[str]] = typer.Option(None, "--task", "-t", help="Task name or task file (YAML), repeatable."),
-    suite: Optional[List[str]] = typer.Option(None, "--suite", "-s", help="Task suite (a tag of the shipped tasks, e.g. shipped; all = every shipped task), repeatable."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Folder for results.json, leaderboards, per-sample predictions and the resumable cache."),
-    baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Add the baseline analyzers that are installed (VADER; text2emotion is reported as unavailable offline)."),
-    lexicon: Optional[List[str]] = typer.Option(None, "--lexicon", help="An NRC-style lexicon file to add as a baseline (repeatable)."),
-    bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples for the confidence intervals (0 = none)."),
+    suite: Optional[List[str]] = typer.Option(None, "--suite", "-s", help="Task suite (a tag of the shipped tasks, "
+                                              "e.g. shipped; all = every shipped task), repeatable."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Folder for results.json, leaderboards, "
+                                          "per-sample predictions and the resumable cache."),
+    baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Add the baseline analyzers that are "
+                                   "installed (VADER; text2emotion is reported as unavailable offline)."),
+    lexicon: Optional[List[str]] = typer.Option(None, "--lexicon", help="An NRC-style lexicon file to add as a "
+                                                "baseline (repeatable)."),
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=0, help="Bootstrap resamples for the confidence intervals "
+                                  "(0 = none)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Score at most this many rows per task (a seeded random sample; quick runs)."),
-    resume: bool = typer.Option(True, "--resume/--no-resume", help="Reuse finished predictions and continue interrupted ones."),
-    chunk_size: int = typer.Option(1024, "--chunk-size", min=1, help="Texts per chunk (the unit of caching and resume)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Score at most this many rows per task (a "
+                                        "seeded random sample; quick runs)."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Reuse finished predictions and continue "
+                                "interrupted ones."),
+    chunk_size: int = typer.Option(1024, "--chunk-size", min=1, help="Texts per chunk (the unit of caching and "
+                                   "resume)."),
     batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Texts per model call."),
     list_tasks: bool = typer.Option(False, "--list-tasks", help="List the shipped tasks and exit."),
     engine: str = engine_option("each task x model pair on a Ray actor"),

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 
-from affectkit.cli.app import app
+from affectkit.cli.app import WrappingGroup, app
 
-labels_app = typer.Typer(help="Label sets, mappings between them, and the Parrott emotion tree.", no_args_is_help=True)
+labels_app = typer.Typer(help="Label sets, mappings between them, and the Parrott emotion tree.", no_args_is_help=True,
+                         cls=WrappingGroup)
 app.add_typer(labels_app, name="labels")
 
 
@@ -41,16 +41,63 @@ def labels_map(source: str, target: str) -> None:
                       "mass_carried": m.mass_carried(), "map": m.as_dict()}, indent=2))
 
 
+def _tier_option(value: str | None) -> int | None:
+    from affectkit.labels.tree import parse_tier
+
+    if value is None:
+        return None
+    try:
+        return parse_tier(value)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+_TIER_HELP = "primary, secondary or tertiary (or 1, 2, 3)"
+
+
 @labels_app.command("normalize")
-def labels_normalize(words: list[str], tier: Optional[int] = typer.Option(None, min=1, max=3)) -> None:
+def labels_normalize(
+    words: list[str],
+    tier: str | None = typer.Option(None, help=f"Roll the node up to this tier: {_TIER_HELP}.",
+                                       callback=_tier_option),
+) -> None:
     """Normalise free-text emotion words to nodes of Parrott's tree (optionally rolled up to a tier)."""
     from affectkit.labels import parrott_tree
 
     tree = parrott_tree()
+    level = tier if isinstance(tier, int) else None
     for w in words:
         r = tree.normalize(w)
-        node = None if r.node is None else (tree.roll_up(r.node.id, tier) if tier else r.node.id)
+        node = None if r.node is None else (tree.roll_up(r.node.id, level) if level else r.node.id)
         print(json.dumps({"word": w, "node": node, "reason": r.reason}))
+
+
+@labels_app.command("tree")
+def labels_tree(
+    node: str | None = typer.Argument(None, help="Show only the subtree under this node: a node id such as "
+                                         "anger.rage, or any emotion word (furious)."),
+    depth: str | None = typer.Option("tertiary", help=f"The deepest tier shown: {_TIER_HELP}.",
+                                        callback=_tier_option),
+    synonyms: bool = typer.Option(True, help="Show each node's synonyms in brackets."),
+) -> None:
+    """Show Parrott's emotion tree (6 primary, 25 secondary, 135 tertiary nodes) with each node's synonyms and
+    its relations (opposite of, composed of, leads to; Plutchik 1980)."""
+    from affectkit.labels import parrott_tree
+
+    tree = parrott_tree()
+    root = None
+    if node:
+        found = tree.nodes.get(node) or tree.normalize(node).node
+        if found is None:
+            raise typer.BadParameter(f"{node!r} is neither a node id nor an emotion word of the tree",
+                                     param_hint="NODE")
+        root = found.id
+    for line in tree.render(root, depth=depth if isinstance(depth, int) else 3, synonyms=synonyms):
+        print(line)
+    if root is None:
+        print("\nrelations (sources):")
+        for kind, source in tree.relation_sources.items():
+            print(f"  {kind.replace('_', ' ')}: {source}")
 
 
 @app.command()

@@ -40,10 +40,20 @@ def train(
         if value is not None:
             setattr(cfg, field, value)
             args += [flag, str(value)]
+    from affectkit.training.quiet import third_party_quiet
+
     try:
-        path = run_train(cfg, output, progress=not quiet, command=shlex.join(args))
+        with third_party_quiet():
+            path = run_train(cfg, output, progress=not quiet, command=shlex.join(args))
     except (ValueError, FileNotFoundError) as e:  # a config or data problem the user can fix
         from affectkit.errors import InputError
 
         raise InputError(str(e)) from e
+    if not quiet:
+        import json
+
+        from affectkit.training.modelcard import score_lines
+
+        record = json.loads((Path(path) / "training.json").read_text())
+        typer.echo("\n".join([*score_lines(record), "", f"trained in {record['train_seconds']} s"]), err=True)
     typer.echo(f"wrote {path}")

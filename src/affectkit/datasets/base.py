@@ -1,4 +1,5 @@
-"""The dataset type every loader returns, and the helpers loaders share (data folder, label normalisation, hash splits, file lists).
+"""The dataset type every loader returns, and the helpers loaders share (data folder, label normalisation,
+hash splits, file lists).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """BRIGHTER, English track: Reddit narrative sentences, multi-label anger/fear/joy/sadness/surprise with intensity 0..3.
 
 Licence: CC-BY-4.0.
-Citation: Muhammad et al. 2025, "BRIGHTER: BRIdging the Gap in Human-Annotated Textual Emotion Recognition Datasets for 28 Languages", ACL; SemEval-2025 Task 11.
+Citation: Muhammad et al. 2025, "BRIGHTER: BRIdging the Gap in Human-Annotated Textual Emotion Recognition
+Datasets for 28 Languages", ACL; SemEval-2025 Task 11.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from affectkit.datasets.base import EmotionDataset, check_split, data_dir, requi
 from affectkit.labels import get_labelset
 
 LICENSE = 'CC-BY-4.0'
-CITATION = 'Muhammad et al. 2025, "BRIGHTER: BRIdging the Gap in Human-Annotated Textual Emotion Recognition Datasets for 28 Languages", ACL; SemEval-2025 Task 11.'
+CITATION = ('Muhammad et al. 2025, "BRIGHTER: BRIdging the Gap in Human-Annotated Textual Emotion Recognition '
+            'Datasets for 28 Languages", ACL; SemEval-2025 Task 11.')
 
 
 BRIGHTER_FILES = {"train": "track_a/train/eng.csv", "dev": "track_a/dev/eng.csv", "test": "track_c/test/eng.csv"}

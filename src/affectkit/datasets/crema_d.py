@@ -1,7 +1,8 @@
 """CREMA-D labels: per-clip crowd votes for 6 emotions in voice, face and audio-visual modalities (no media).
 
 Licence: ODbL-1.0 / DbCL-1.0.
-Citation: Cao et al. 2014, "CREMA-D: Crowd-sourced Emotional Multimodal Actors Dataset", IEEE Transactions on Affective Computing.
+Citation: Cao et al. 2014, "CREMA-D: Crowd-sourced Emotional Multimodal Actors Dataset",
+IEEE Transactions on Affective Computing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from affectkit.errors import InputError
 from affectkit.labels import get_labelset
 
 LICENSE = 'ODbL-1.0 / DbCL-1.0'
-CITATION = 'Cao et al. 2014, "CREMA-D: Crowd-sourced Emotional Multimodal Actors Dataset", IEEE Transactions on Affective Computing.'
+CITATION = ('Cao et al. 2014, "CREMA-D: Crowd-sourced Emotional Multimodal Actors Dataset", '
+            'IEEE Transactions on Affective Computing.')
 
 
 CREMA_D_SENTENCES = {  # the 12 sentences the actors read (CREMA-D README)
@@ -25,7 +27,8 @@ CREMA_D_SENTENCES = {  # the 12 sentences the actors read (CREMA-D README)
     "IWW": "I wonder what this is about.", "TAI": "The airplane is almost full.",
     "MTI": "Maybe tomorrow it will be cold.", "IWL": "I would like a new alarm clock.",
     "ITH": "I think I have a doctor's appointment.", "DFA": "Don't forget a jacket.",
-    "ITS": "I think I've seen this before.", "TSI": "The surface is slick.", "WSI": "We'll stop in a couple of minutes.",
+    "ITS": "I think I've seen this before.", "TSI": "The surface is slick.",
+    "WSI": "We'll stop in a couple of minutes.",
 }
 
 

@@ -1,7 +1,8 @@
 """EmoBank: sentences rated for valence, arousal and dominance on 1..5 by readers and writers.
 
 Licence: CC-BY-SA-4.0.
-Citation: Buechel and Hahn 2017, "EmoBank: Studying the Impact of Annotation Perspective and Representation Format on Dimensional Emotion Analysis", EACL.
+Citation: Buechel and Hahn 2017, "EmoBank: Studying the Impact of Annotation Perspective and Representation
+Format on Dimensional Emotion Analysis", EACL.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from affectkit.datasets.base import EmotionDataset, data_dir, require_file
 from affectkit.errors import InputError
 
 LICENSE = 'CC-BY-SA-4.0'
-CITATION = 'Buechel and Hahn 2017, "EmoBank: Studying the Impact of Annotation Perspective and Representation Format on Dimensional Emotion Analysis", EACL.'
+CITATION = ('Buechel and Hahn 2017, "EmoBank: Studying the Impact of Annotation Perspective and Representation '
+            'Format on Dimensional Emotion Analysis", EACL.')
 
 
 def load_emobank(split: str = "train", root: Path | None = None, perspective: str = "combined") -> EmotionDataset:

@@ -1,7 +1,8 @@
 """EmoryNLP: Friends utterances with the 7 feeling-wheel classes of Willcox (eval only).
 
 Licence: GPL-3.0.
-Citation: Zahiri and Choi 2018, "Emotion Detection on TV Show Transcripts with Sequence-based Convolutional Neural Networks", AAAI Workshops.
+Citation: Zahiri and Choi 2018, "Emotion Detection on TV Show Transcripts with Sequence-based Convolutional
+Neural Networks", AAAI Workshops.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from affectkit.datasets.base import (
 from affectkit.labels import get_labelset
 
 LICENSE = 'GPL-3.0'
-CITATION = 'Zahiri and Choi 2018, "Emotion Detection on TV Show Transcripts with Sequence-based Convolutional Neural Networks", AAAI Workshops.'
+CITATION = ('Zahiri and Choi 2018, "Emotion Detection on TV Show Transcripts with Sequence-based Convolutional '
+            'Neural Networks", AAAI Workshops.')
 
 
 EMORYNLP_SPLITS = {"train": "train", "dev": "dev", "test": "test"}

@@ -1,7 +1,9 @@
-"""GoodNewsEveryone: news headlines with a dominant emotion among 15 (annotations only; headlines belong to their publishers).
+"""GoodNewsEveryone: news headlines with a dominant emotion among 15 (annotations only; headlines belong to
+their publishers).
 
 Licence: CC-BY-4.0 (annotations).
-Citation: Bostan, Kim and Klinger 2020, "GoodNewsEveryone: A Corpus of News Headlines Annotated with Emotions, Semantic Roles, and Reader Perception", LREC.
+Citation: Bostan, Kim and Klinger 2020, "GoodNewsEveryone: A Corpus of News Headlines Annotated with Emotions,
+Semantic Roles, and Reader Perception", LREC.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from affectkit.datasets.base import (
 from affectkit.labels import get_labelset
 
 LICENSE = 'CC-BY-4.0 (annotations)'
-CITATION = 'Bostan, Kim and Klinger 2020, "GoodNewsEveryone: A Corpus of News Headlines Annotated with Emotions, Semantic Roles, and Reader Perception", LREC.'
+CITATION = ('Bostan, Kim and Klinger 2020, "GoodNewsEveryone: A Corpus of News Headlines Annotated with Emotions, '
+            'Semantic Roles, and Reader Perception", LREC.')
 
 
 GNE_LABELS = {"love_including_like": "love", "negative_anticipation_including_pessimism": "negative anticipation",
@@ -37,7 +40,8 @@ def load_gne(split: str = "test", root: Path | None = None) -> EmotionDataset:
         rows = [r for r in csv.DictReader(f, delimiter="\t") if r["headline"].strip()]
     rows = hash_split_rows(rows, lambda r: r["headline"], split, "GoodNewsEveryone")
     labels = [[norm(r["dominant_emotion"])] for r in rows]
-    meta = {"other_emotion": [r["other_emotions"] for r in rows], "reader_emotion": [r["reader_emotions"] for r in rows],
+    meta = {"other_emotion": [r["other_emotions"] for r in rows],
+            "reader_emotion": [r["reader_emotions"] for r in rows],
             "cause": [r["cause"] for r in rows], "source": [r["source"] for r in rows]}
     return EmotionDataset("gne", split, [r["headline"] for r in rows], ls, onehot_rows(labels, len(ls)), meta=meta,
                           license="CC-BY-4.0 (annotations; headlines: their publishers')", files=[path])

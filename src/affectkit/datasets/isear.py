@@ -1,7 +1,8 @@
 """ISEAR files a user brings: event descriptions, 7 classes including shame and guilt.
 
 Licence: the user's copy (research use).
-Citation: Scherer and Wallbott 1994, "Evidence for universality and cultural variation of differential emotion response patterning", JPSP.
+Citation: Scherer and Wallbott 1994, "Evidence for universality and cultural variation of differential emotion
+response patterning", JPSP.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from affectkit.errors import InputError
 from affectkit.labels import get_labelset
 
 LICENSE = "the user's copy (research use)"
-CITATION = 'Scherer and Wallbott 1994, "Evidence for universality and cultural variation of differential emotion response patterning", JPSP.'
+CITATION = ('Scherer and Wallbott 1994, "Evidence for universality and cultural variation of differential emotion '
+            'response patterning", JPSP.')
 
 
 ISEAR_CODES = {1: "joy", 2: "fear", 3: "anger", 4: "sadness", 5: "disgust", 6: "shame", 7: "guilt"}

@@ -28,7 +28,8 @@ def load_meld(split: str = "test", root: Path | None = None, dyadic: bool = Fals
     line endings; ``meta`` keeps speaker, sentiment and dialogue/utterance ids for conversational context."""
     check_split("MELD", split, ("train", "dev", "test"))
     base = (root or data_dir()) / "meld"
-    path = require_file(base / ("MELD_Dyadic" if dyadic else "MELD") / f"{split}_sent_emo{'_dya' if dyadic else ''}.csv")
+    folder = "MELD_Dyadic" if dyadic else "MELD"
+    path = require_file(base / folder / f"{split}_sent_emo{'_dya' if dyadic else ''}.csv")
     ls = get_labelset("ekman")
     norm = LabelNormaliser(ls, source=str(path))
     with open(path, encoding="utf-8", newline="") as f:

@@ -1,7 +1,8 @@
 """PRemo: GitHub pull-request comments, 3 annotators' emotion votes (soft labels).
 
 Licence: MIT.
-Citation: PRemo: A Dataset of Emotions Found on Pull Request Discussions; Coutinho et al. 2024, "Looks Good To Me ;-): Assessing Sentiment Analysis Tools for Pull Request Discussions", EASE.
+Citation: PRemo: A Dataset of Emotions Found on Pull Request Discussions; Coutinho et al. 2024, "Looks Good To Me
+;-): Assessing Sentiment Analysis Tools for Pull Request Discussions", EASE.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from affectkit.datasets.base import EmotionDataset, LabelNormaliser, data_dir, h
 from affectkit.labels import get_labelset
 
 LICENSE = 'MIT'
-CITATION = 'PRemo: A Dataset of Emotions Found on Pull Request Discussions; Coutinho et al. 2024, "Looks Good To Me ;-): Assessing Sentiment Analysis Tools for Pull Request Discussions", EASE.'
+CITATION = ('PRemo: A Dataset of Emotions Found on Pull Request Discussions; Coutinho et al. 2024, "Looks Good To Me '
+            ';-): Assessing Sentiment Analysis Tools for Pull Request Discussions", EASE.')
 
 
 PREMO_LABELS = {"positivesurprise": "positive surprise", "negativesurprise": "negative surprise"}

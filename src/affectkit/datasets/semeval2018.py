@@ -55,7 +55,7 @@ def load_semeval2018_ec(split: str = "test", path: Any = None) -> EmotionDataset
 _OC_CLASS = re.compile(r"^\s*(-?\d+)\s*:")
 
 
-def _load_semeval2018_affect(name: str, split: str, path: Any, value: str, header: bool | None) -> EmotionDataset:
+def load_semeval2018_affect(name: str, split: str, path: Any, value: str, header: bool | None) -> EmotionDataset:
     """Shared reader of SemEval-2018 EI-reg/EI-oc/V-reg/V-oc and WASSA-2017 EmoInt files:
     ``ID, Tweet, Affect Dimension, Intensity Score|Intensity Class`` (WASSA-2017: the same columns, no header).
     Rows whose ID contains ``mystery`` (the SemEval-2018 test sets' placeholder rows, e.g.
@@ -80,14 +80,16 @@ def _load_semeval2018_affect(name: str, split: str, path: Any, value: str, heade
             if value == "class":
                 m = _OC_CLASS.match(raw)
                 if not m:
-                    raise InputError(f"{p}:{lineno}: expected an intensity class such as '2: moderate ...'; got {raw!r}")
+                    raise InputError(f"{p}:{lineno}: expected an intensity class such as '2: moderate ...'; "
+                                     f"got {raw!r}")
                 classes.append(int(m.group(1)))
                 values.append(float(m.group(1)))
             else:
                 try:
                     values.append(float(raw))
                 except ValueError:
-                    raise InputError(f"{p}:{lineno}: expected a number in [0, 1]; got {raw!r} (unlabelled test file?)") from None
+                    raise InputError(f"{p}:{lineno}: expected a number in [0, 1]; got {raw!r} "
+                                     "(unlabelled test file?)") from None
     if dropped:
         logging.getLogger(__name__).info("%s: dropped %d placeholder ('mystery') rows of %s, which the official "
                                          "scorer excludes; %d rows kept", name, dropped,
@@ -113,19 +115,19 @@ def _load_semeval2018_affect(name: str, split: str, path: Any, value: str, heade
 
 def load_semeval2018_ei_reg(split: str = "test", path: Any = None) -> EmotionDataset:
     """SemEval-2018 EI-reg: intensity 0..1 of anger, fear, joy or sadness (``meta['emotion']``)."""
-    return _load_semeval2018_affect("semeval2018-ei-reg", split, path, "score", True)
+    return load_semeval2018_affect("semeval2018-ei-reg", split, path, "score", True)
 
 
 def load_semeval2018_ei_oc(split: str = "test", path: Any = None) -> EmotionDataset:
     """SemEval-2018 EI-oc: intensity classes 0..3 (kept in ``meta['class']``; ``intensity`` = class / 3)."""
-    return _load_semeval2018_affect("semeval2018-ei-oc", split, path, "class", True)
+    return load_semeval2018_affect("semeval2018-ei-oc", split, path, "class", True)
 
 
 def load_semeval2018_v_reg(split: str = "test", path: Any = None) -> EmotionDataset:
     """SemEval-2018 V-reg: valence intensity 0 (most negative) .. 1 (most positive)."""
-    return _load_semeval2018_affect("semeval2018-v-reg", split, path, "score", True)
+    return load_semeval2018_affect("semeval2018-v-reg", split, path, "score", True)
 
 
 def load_semeval2018_v_oc(split: str = "test", path: Any = None) -> EmotionDataset:
     """SemEval-2018 V-oc: seven valence classes -3..3 (``meta['class']``; valence = class / 3 on -1..1)."""
-    return _load_semeval2018_affect("semeval2018-v-oc", split, path, "class", True)
+    return load_semeval2018_affect("semeval2018-v-oc", split, path, "class", True)

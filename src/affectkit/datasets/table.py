@@ -1,4 +1,5 @@
-"""Any table a user brings (CSV, TSV, JSONL, Parquet) with a column mapping; and EEmo-Bench-style files (ranked top-3 emotions plus VAD).
+"""Any table a user brings (CSV, TSV, JSONL, Parquet) with a column mapping; and EEmo-Bench-style files
+(ranked top-3 emotions plus VAD).
 
 Licence: the user's.
 """
@@ -60,6 +61,8 @@ def _as_float(value: Any, where: str) -> float:
         raise InputError(f"{where}: expected a number, got {value!r}") from None
 
 
+# long: one pass over a user's table, field by field (text, labels, VAD, intensity, ranking, words, cause);
+# each field is a few lines
 def load_table(split: str = "test", path: Any = None, columns: dict[str, str] | None = None,
                labelset: str | None = None, label_sep: str | None = None, label_map: dict[str, str] | None = None,
                vad_scale: str = "-1..1", format: str | None = None, name: str | None = None,

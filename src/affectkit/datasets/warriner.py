@@ -1,7 +1,8 @@
 """Warriner norms: valence, arousal and dominance of 13,915 English lemmas on 1..9 (eval only).
 
 Licence: CC-BY-NC-ND-3.0.
-Citation: Warriner, Kuperman and Brysbaert 2013, "Norms of valence, arousal, and dominance for 13,915 English lemmas", Behavior Research Methods.
+Citation: Warriner, Kuperman and Brysbaert 2013, "Norms of valence, arousal, and dominance for 13,915 English
+lemmas", Behavior Research Methods.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from affectkit.datasets.base import EmotionDataset, check_split, data_dir, requi
 from affectkit.errors import InputError
 
 LICENSE = 'CC-BY-NC-ND-3.0'
-CITATION = 'Warriner, Kuperman and Brysbaert 2013, "Norms of valence, arousal, and dominance for 13,915 English lemmas", Behavior Research Methods.'
+CITATION = ('Warriner, Kuperman and Brysbaert 2013, "Norms of valence, arousal, and dominance for 13,915 English '
+            'lemmas", Behavior Research Methods.')
 
 
 def load_warriner(split: str = "test", root: Path | None = None) -> EmotionDataset:

@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from affectkit.distributed.engine import Executor, LocalExecutor, PartitionedReport, run_partitioned
-from affectkit.distributed.jobs import JOBS, AnalyzeJob, PartitionJob, PartStats, register_job
+from affectkit.distributed.jobs import AnalyzeJob, PartitionJob, PartStats
 from affectkit.distributed.partitions import Partition, find_partitions, is_directory_output
+from affectkit.distributed.registry import JOBS, register_job
 from affectkit.errors import AffectkitError, InputError
 
 ENGINES = ("local", "ray")

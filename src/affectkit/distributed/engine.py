@@ -128,7 +128,7 @@ def _run_locked(job: PartitionJob, input: str | Path, layout: OutputLayout, exec
     report = PartitionedReport(command=job.command, engine=executor.name, partitions=len(units),
                                output=str(layout.target), manifest=str(layout.manifest))
     t0 = time.time()
-    bar = _progress(len(units), progress)
+    bar = progress_bar(len(units), progress)
     try:
         with executor:
             for rec in executor.run(job, units, layout.work_dir, layout.fmt):
@@ -200,7 +200,7 @@ def _raise_failures(report: PartitionedReport, layout: OutputLayout) -> None:
     raise err
 
 
-def _progress(total: int, enabled: bool):
+def progress_bar(total: int, enabled: bool):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="part", disable=not enabled, file=sys.stderr, dynamic_ncols=True,

@@ -101,7 +101,7 @@ class EvalJob(PartitionJob):
 
     def run(self, state: dict[str, Any], partition: Partition, target: Path, fmt: str) -> PartStats:
         from affectkit.evaluation.predict import plan_labels
-        from affectkit.evaluation.runner import _write_jsonl, cached_predictions, load_for_evaluation
+        from affectkit.evaluation.runner import cached_predictions, load_for_evaluation, write_jsonl
         from affectkit.evaluation.task import load_dataset_for, task_data
 
         spec, task, identity = self.units[partition.key]
@@ -112,15 +112,17 @@ class EvalJob(PartitionJob):
         data = task_data(task, load_dataset_for(task.dataset))
         plan = plan_labels(analyzer, task.labels, task.via)
         work = target.with_name(target.name + WORK_SUFFIX)  # resumable chunks; removed by the engine on failure
-        records, _ = cached_predictions(analyzer, "records", plan, data.dataset.texts, work, identity, self.options)
-        _write_jsonl(records, target)
+        ctx = task.context_options()
+        records, _ = cached_predictions(analyzer, "records", plan, data.dataset.texts, work, identity, self.options,
+                                        context=None if ctx is None else (ctx, data.dataset))
+        write_jsonl(records, target)
         shutil.rmtree(work, ignore_errors=True)
         return PartStats(len(records), sum(r.get("error") is not None for r in records))
 
     def finish(self, parts: list[Path], output: Path, fmt: str) -> None:
         """Score every pair from its records, in the local order (model by model, task by task), and write the
         results; ``seconds`` of a pair is its unit's time on the worker (with loading the data)."""
-        from affectkit.evaluation.runner import _read_jsonl, score_pair, write_results
+        from affectkit.evaluation.runner import read_jsonl, score_pair, write_results
 
         assert self._run is not None, "finish runs on the driver, after partitions"
         previous = Manifest.read_previous(output / MANIFEST) or {}
@@ -131,6 +133,6 @@ class EvalJob(PartitionJob):
             if key is None:
                 run.results.append(slot)
             else:
-                run.results.append(score_pair(slot, _read_jsonl(records[key]), seconds.get(key), self.options,
+                run.results.append(score_pair(slot, read_jsonl(records[key]), seconds.get(key), self.options,
                                               output))
         write_results(run, self.options, output)

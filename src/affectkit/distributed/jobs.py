@@ -25,7 +25,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from affectkit.distributed.manifest import PartRecord, count_rows, sha256_file, verify_part
 from affectkit.distributed.partitions import WORK_SUFFIX, OutputLayout, Partition, find_partitions
@@ -123,26 +123,6 @@ class AnalyzeJob(PartitionJob):
         return PartStats(report.rows, report.errors, report.error_counts)
 
 
-def _rank_job(*args: Any, **kwargs: Any) -> PartitionJob:
-    from affectkit.distributed.rank_job import RankJob
-
-    return RankJob(*args, **kwargs)
-
-
-def _eval_job(*args: Any, **kwargs: Any) -> PartitionJob:
-    from affectkit.distributed.eval_job import EvalJob
-
-    return EvalJob(*args, **kwargs)
-
-
-JOBS: dict[str, Callable[..., PartitionJob]] = {"analyze": AnalyzeJob, "rank": _rank_job, "eval": _eval_job}
-
-
-def register_job(command: str, factory: Callable[..., PartitionJob]) -> None:
-    """Make ``run_distributed(command, ...)`` build its job with ``factory``."""
-    JOBS[command] = factory
-
-
 @dataclass
 class Unit:
     """A partition as sent to a worker: where its result goes, and the earlier run's record if there is one."""
@@ -181,11 +161,13 @@ def run_unit(job: PartitionJob, state: Any, unit: Unit, work_dir: Path, fmt: str
             raise RuntimeError(f"wrote {written} rows for {stats.rows} input rows")
         return PartRecord(p.key, "ok", p.path, fingerprint, unit.part, stats.rows, stats.errors,
                           dict(stats.error_counts or {}), sha256_file(target), target.stat().st_size,
-                          round(time.time() - t0, 3), round(time.process_time() - c0, 3), worker)
+                          round(time.time() - t0, 3), round(time.process_time() - c0, 3), worker,
+                          started=round(t0, 3))
     except Exception as e:  # noqa: BLE001 - one partition's failure must not stop the others
         reason = str(e) if isinstance(e, AffectkitError) else f"{type(e).__name__}: {e}"
         # leave nothing of this partition behind: no stale result from an earlier run, no half-done chunks
         target.unlink(missing_ok=True)
         shutil.rmtree(target.with_name(target.name + WORK_SUFFIX), ignore_errors=True)
         return PartRecord(p.key, "failed", p.path, part=unit.part, seconds=round(time.time() - t0, 3),
-                          cpu_seconds=round(time.process_time() - c0, 3), worker=worker, reason=reason)
+                          cpu_seconds=round(time.process_time() - c0, 3), worker=worker, reason=reason,
+                          started=round(t0, 3))

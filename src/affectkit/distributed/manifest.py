@@ -40,6 +40,7 @@ class PartRecord:
     worker: str = ""  # host:pid that wrote it
     reason: str = ""  # why the partition failed
     skipped: bool = False  # verified from an earlier run, not recomputed
+    started: float = 0.0  # when the worker began it (Unix time): start-up and steady state can be told apart
 
     @property
     def ok(self) -> bool:

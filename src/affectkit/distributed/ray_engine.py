@@ -1,4 +1,4 @@
-"""The Ray engine: partitions go through Ray Data ``map_batches`` on an actor pool.
+"""The Ray engine: partitions go to a pool of Ray actors, one partition per actor at a time.
 
 Each actor loads the model once (:meth:`PartitionJob.setup`) and then processes whole partitions with
 :func:`~affectkit.distributed.jobs.run_unit`, which reads with the same chunked readers and calls the same
@@ -6,10 +6,17 @@ Each actor loads the model once (:meth:`PartitionJob.setup`) and then processes 
 Only partition descriptors and small records travel through Ray; rows never do, so per-row read errors, column
 types and undecodable bytes behave exactly as in the local engine.
 
+The pool is plain Ray actors driven by :func:`ray.wait`, not Ray Data: the driver does nothing per row (no
+blocks, no streaming executor polling on the driver's core), the actors' constructor arguments are small values
+sent with the call (Ray Data passes them as object-store references, which with restartable actors makes Ray
+print an error line about ``max_restarts > 0`` on every run), and a worker takes its next partition as soon as
+it reports the last one. Each actor gets ``cpus_per_worker`` CPUs and as many onnxruntime and BLAS threads
+(``AFFECTKIT_THREADS``; one by default), so workers do not fight over cores.
+
 Fault tolerance comes from Ray: a dead actor is restarted (``max_restarts=-1``) and its partition retried
 (``max_task_retries``); since a result file is replaced atomically and a retry writes the same content, a retry
-neither loses nor duplicates rows. A partition whose worker dies on every attempt is reported as failed
-(``DataContext.max_errored_blocks=-1`` lets the other partitions finish).
+neither loses nor duplicates rows. A partition whose worker dies on every attempt yields no record, and the
+engine reports it as failed while the other partitions finish.
 """
 
 from __future__ import annotations
@@ -17,37 +24,36 @@ from __future__ import annotations
 import logging
 import math
 import os
-import warnings
+from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from affectkit.distributed.jobs import PartitionJob, Unit, run_unit
 from affectkit.distributed.manifest import PartRecord
 from affectkit.errors import AffectkitError
 
+log = logging.getLogger(__name__)
+
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2  # only descriptors and records go through it
+AUTH_NOTICE_LOGGER = "ray._private.authentication.authentication_token_setup"
 
 
 class PartitionWorker:
-    """The callable class Ray Data runs on each actor: one model per actor, one partition per call."""
+    """The actor: one model per actor, one partition per :meth:`run` call."""
 
     def __init__(self, job: PartitionJob, work_dir: str, fmt: str, threads: int) -> None:
-        # onnxruntime would otherwise start one thread per core of the machine in every actor
+        # onnxruntime and BLAS would otherwise start one thread per core of the machine in every actor
         os.environ.setdefault("AFFECTKIT_THREADS", str(threads))
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        from affectkit.threads import limit_blas_threads
+
+        limit_blas_threads()
         self.job, self.work_dir, self.fmt = job, Path(work_dir), fmt
         self.state = job.setup()
 
-    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
-        return {"record": [run_unit(self.job, self.state, Unit.from_json(str(u)), self.work_dir, self.fmt).to_json()
-                           for u in batch["unit"]]}
-
-
-def _quiet_ray_data(quiet: bool) -> None:
-    """Ray Data's INFO lines and its notice about disabled progress bars are noise next to our progress bar."""
-    from ray.util.debug import log_once
-
-    logging.getLogger("ray.data").setLevel(logging.ERROR if quiet else logging.WARNING)
-    log_once("ray_data_progress_manager_disabled")  # marks Ray Data's one-time notice as already shown
+    def run(self, unit: str) -> str:
+        return run_unit(self.job, self.state, Unit.from_json(unit), self.work_dir, self.fmt).to_json()
 
 
 def parse_workers(spec: str | int | None) -> tuple[int, int] | None:
@@ -84,7 +90,7 @@ class RayExecutor:
         self.workers = 0
         self._started = False
 
-    def __enter__(self) -> "RayExecutor":
+    def __enter__(self) -> RayExecutor:
         try:
             import ray
         except ImportError:
@@ -99,6 +105,9 @@ class RayExecutor:
             kwargs["address"] = self.address
         else:
             kwargs.update(address="local", include_dashboard=False, object_store_memory=LOCAL_OBJECT_STORE_BYTES)
+            # a new local Ray turns token authentication on (good: the job's private Ray is closed to other local
+            # users) and prints a WARNING saying so on every run; that notice is not about this job
+            logging.getLogger(AUTH_NOTICE_LOGGER).setLevel(logging.ERROR)
         try:
             ray.init(**kwargs)
         except Exception as e:  # ConnectionError, RuntimeError, ValueError, auth errors ...
@@ -127,39 +136,58 @@ class RayExecutor:
 
     def run(self, job: PartitionJob, units: list[Unit], work_dir: Path, fmt: str) -> Iterator[PartRecord]:
         import ray
-        from ray.data import ActorPoolStrategy
 
         if not units:
             return
-        lo, hi = self._pool_size(len(units))
+        _, hi = self._pool_size(len(units))
         self.workers = hi
-        ds = ray.data.from_items([{"unit": u.to_json()} for u in units], override_num_blocks=len(units))
-        _quiet_ray_data(self.quiet)
-        ctx = ds.context
-        ctx.enable_progress_bars = False  # the driver shows its own progress, per partition
-        ctx.print_on_execution_start = False
-        ctx.max_errored_blocks = -1  # a partition that kills its worker on every retry must not stop the others
-        compute = (ActorPoolStrategy(size=hi, max_tasks_in_flight_per_actor=1) if lo == hi else
-                   ActorPoolStrategy(min_size=lo, max_size=hi, max_tasks_in_flight_per_actor=1))
-        kwargs = dict(batch_size=1, batch_format="numpy", compute=compute, num_cpus=self.cpus_per_worker,
-                      fn_constructor_kwargs={"job": job, "work_dir": str(work_dir), "fmt": fmt,
-                                             "threads": max(1, math.ceil(self.cpus_per_worker))})
-        with warnings.catch_warnings():
-            # bounded retries are still passed as plain remote args (deprecated in Ray 2.60, with no named
-            # replacement); where a later Ray refuses them, its default (retry forever) applies
-            warnings.simplefilter("ignore", DeprecationWarning)
-            try:
-                results = ds.map_batches(PartitionWorker, **kwargs, max_restarts=-1,
-                                         max_task_retries=self.max_task_retries)
-            except TypeError:
-                results = ds.map_batches(PartitionWorker, **kwargs)
+        threads = max(1, math.ceil(self.cpus_per_worker))
+        actor = ray.remote(PartitionWorker).options(num_cpus=self.cpus_per_worker, max_restarts=-1,
+                                                    max_task_retries=self.max_task_retries)
+        # all `hi` actors are asked for: those the cluster cannot place yet wait (and an autoscaling cluster sees
+        # the demand); partitions go to whichever actors are up
+        pool: list[Any] = [actor.remote(job, str(work_dir), fmt, threads) for _ in range(hi)]
         try:
-            for row in results.iter_rows():
-                yield PartRecord.from_json(row["record"])
+            yield from self._drive(pool, units)
         except (KeyboardInterrupt, AffectkitError):
             raise
-        except Exception as e:  # the pool could not start, or Ray itself failed
+        except Exception as e:  # noqa: BLE001 - the pool could not start, or Ray itself failed
             hint = (" (is affectkit installed on the Ray workers? see docs/scale-out.md)"
                     if "ModuleNotFoundError" in f"{type(e).__name__}: {e}" else "")
             raise AffectkitError(f"the Ray job failed: {type(e).__name__}: {e}{hint}; finished partitions are "
                                  "recorded in the manifest, rerun the same command to resume") from None
+        finally:
+            for a in pool:
+                ray.kill(a, no_restart=True)
+
+    def _drive(self, pool: list[Any], units: list[Unit]) -> Iterator[PartRecord]:
+        """Give each idle actor the next partition; yield each record as it arrives. A partition whose actor died
+        on every retry yields nothing (the engine records it as failed); its actor is restarted by Ray."""
+        import ray
+        from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
+
+        todo, idle = deque(units), list(reversed(pool))
+        running: dict[Any, tuple[Any, Unit]] = {}
+        while todo or running:
+            while idle and todo:
+                a, unit = idle.pop(), todo.popleft()
+                running[a.run.remote(unit.to_json())] = (a, unit)
+            done, _ = ray.wait(list(running), num_returns=1)
+            for ref in done:
+                a, unit = running.pop(ref)
+                idle.append(a)
+                try:
+                    record = ray.get(ref)
+                except (ActorDiedError, ActorUnavailableError, RayActorError) as e:
+                    if _actor_init_failed(e):
+                        raise
+                    log.warning("partition %s: its worker died on every attempt (%s)", unit.partition.key,
+                                type(e).__name__)
+                    continue
+                yield PartRecord.from_json(record)
+
+
+def _actor_init_failed(error: Exception) -> bool:
+    """Whether an actor error comes from the actor's constructor (the model could not load, affectkit is missing
+    on the worker ...): then every partition would fail the same way, and the job stops with that error."""
+    return "creation task" in str(error)

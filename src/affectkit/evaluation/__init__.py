@@ -15,7 +15,15 @@ cached and resumable predictions, and leaderboards.
 from affectkit.evaluation.predict import LabelPlan, PredictionArrays, Unsupported, plan_labels, predict_chunk
 from affectkit.evaluation.runner import EvalOptions, EvalRun, ModelSpec, evaluate
 from affectkit.evaluation.scoring import Scored, score_task
-from affectkit.evaluation.task import Task, TaskData, load_task, parse_task, select_tasks, shipped_tasks, task_data
+from affectkit.evaluation.task import (
+           Task,
+           TaskData,
+           load_task,
+           parse_task,
+           select_tasks,
+           shipped_tasks,
+           task_data,
+)
 
 __all__ = ["LabelPlan", "PredictionArrays", "Unsupported", "plan_labels", "predict_chunk", "EvalOptions", "EvalRun",
            "ModelSpec", "evaluate", "Scored", "score_task", "Task", "TaskData", "load_task", "parse_task",

@@ -128,6 +128,20 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bi
     return float(np.abs(corr_sum - conf_sum).sum() / len(conf))
 
 
+def reliability_bins(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> list[dict[str, float]]:
+    """The reliability diagram behind :func:`expected_calibration_error` (Guo et al. 2017, fig. 1): for each
+    non-empty bin ((m-1)/M, m/M], its edges, its number of predictions, their mean confidence and accuracy."""
+    conf = np.asarray(confidence, dtype=np.float64)
+    corr = np.asarray(correct, dtype=np.float64)
+    bins = calibration_bins(conf, n_bins)
+    count = np.bincount(bins, minlength=n_bins)
+    conf_sum = np.bincount(bins, weights=conf, minlength=n_bins)
+    corr_sum = np.bincount(bins, weights=corr, minlength=n_bins)
+    return [{"low": m / n_bins, "high": (m + 1) / n_bins, "n": int(count[m]),
+             "confidence": float(conf_sum[m] / count[m]), "accuracy": float(corr_sum[m] / count[m])}
+            for m in range(n_bins) if count[m]]
+
+
 # -- scores -----------------------------------------------------------------------------------------------------
 def _pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)

@@ -10,7 +10,7 @@ over the task's label set, multi-label decisions and scores, VAD on -1..1, inten
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from affectkit.labels import LabelSet, get_labelset
 from affectkit.labels.mapping import LabelMapping, get_mapping
 from affectkit.schema import BatchPrediction
 from affectkit.vad import CANONICAL, convert
+
+if TYPE_CHECKING:
+    from affectkit.context import ContextOptions
 
 RECORD_VERSION = 1
 
@@ -225,3 +228,25 @@ class PredictionArrays:
         return BatchPrediction(self.labelset, self.dist, self.scores, None, self.vad if has_vad else None,
                                CANONICAL.name, self.intensity if has_int else None, errors=list(self.errors),
                                extra={k: list(v) for k, v in self.extra.items()})
+
+
+def predict_dataset(analyzer: Analyzer, dataset: Any, plan: Any, context: "ContextOptions",
+                    batch_size: int) -> list[dict[str, Any]]:
+    """Evaluation records (:func:`affectkit.evaluation.predict.records_from_batch`) for every row of an
+    :class:`~affectkit.datasets.EmotionDataset`, each with its previous turns; the context columns are the
+    dataset's ``meta`` keys (e.g. MELD's ``dialogue_id`` and ``utterance_id``)."""
+    import pandas as pd
+
+    from affectkit.context import predict_in_context
+    from affectkit.errors import InputError
+    from affectkit.runner import AnalyzeOptions, predict_frame
+
+    missing = [c for c in context.columns if c not in dataset.meta]
+    if missing:
+        raise InputError(f"dataset {dataset.name} has no {missing} for context; it has "
+                         f"{', '.join(sorted(dataset.meta)) or 'no row metadata'}")
+    text_col = "\0text"
+    frame = pd.DataFrame({text_col: list(dataset.texts), **{c: list(dataset.meta[c]) for c in context.columns}})
+    options = AnalyzeOptions(text_col=text_col, labels=plan.source, batch_size=batch_size, context=context)
+    return records_from_batch(predict_in_context(frame, analyzer, options, [None] * len(frame), None,
+                                                  predict_frame), plan)

@@ -1,5 +1,6 @@
-"""Leaderboards from ``results.json``: Markdown and self-contained HTML (confusion matrices embedded), and the
-confusion-matrix plots (matplotlib)."""
+"""Leaderboards from ``results.json``: Markdown and self-contained HTML (each task's headline metric charted per
+model with its interval, reliability diagrams and confusion matrices embedded), and the confusion-matrix plots
+(matplotlib)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import base64
 import html
 from pathlib import Path
 from typing import Any
+
+from affectkit.evaluation import charts
 
 EMPTY = "—"
 
@@ -172,9 +175,11 @@ _HTML = """<!doctype html>
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:.5rem 0 1rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}
 th{background:#f3f3f3}td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
-.note{color:#555;font-size:.9rem}img{max-width:560px}details{margin:.5rem 0}
+.note{color:#555;font-size:.9rem}img{max-width:560px}details{margin:.5rem 0}svg.chart{display:block;margin:.5rem 0}
 </style></head><body>
-{% macro table(rows) %}<table>{% for row in rows %}{% set head = loop.first %}<tr>{% for c in row %}{% if head %}<th>{{ c }}</th>{% else %}<td class="num">{{ c }}</td>{% endif %}{% endfor %}</tr>{% endfor %}</table>{% endmacro %}
+{% macro table(rows) %}<table>{% for row in rows %}{% set head = loop.first %}<tr>{% for c in row %}{#
+#}{% if head %}<th>{{ c }}</th>{% else %}<td class="num">{{ c }}</td>{% endif %}{% endfor %}</tr>{% endfor %}{#
+#}</table>{% endmacro %}
 <h1>affectkit evaluation</h1>
 <p>affectkit {{ p.affectkit_version }}, {{ p.created }}. Values are followed by 95% percentile bootstrap intervals
 ({{ p.bootstrap.resamples }} resamples, seed {{ p.bootstrap.seed }}); {{ empty }} = not applicable or skipped.</p>
@@ -188,21 +193,37 @@ th{background:#f3f3f3}td.num{font-variant-numeric:tabular-nums;white-space:nowra
 {% if t.task.status != "ok" %}<p>Skipped: {{ t.task.reason }}</p>{% else %}
 {% if t.gold_line %}<p class="note">{{ t.gold_line }}</p>{% endif %}
 {% if t.metric_rows|length > 1 %}{{ table(t.metric_rows) }}{% endif %}
+{{ t.chart }}
 {% for r in t.results %}
 {% if r.status != "ok" %}<p class="note"><code>{{ r.model }}</code> skipped: {{ r.reason }}</p>{% else %}
 <h3>{{ r.model }}</h3>
 {% for n in r.lines %}<p class="note">{{ n }}</p>{% endfor %}
 {% if r.per_label_rows %}<details><summary>per-label table</summary>{{ table(r.per_label_rows) }}</details>{% endif %}
-{% if r.image %}<p><img alt="confusion matrix of {{ r.model }} on {{ t.task.name }}" src="data:image/png;base64,{{ r.image }}"></p>{% endif %}
+{{ r.reliability }}
+{% if r.image %}<p><img alt="confusion matrix of {{ r.model }} on {{ t.task.name }}" {#
+#}src="data:image/png;base64,{{ r.image }}"></p>{% endif %}
 {% endif %}{% endfor %}{% endif %}
 {% endfor %}
 </body></html>
 """
 
 
+def _headline_chart(payload: dict[str, Any], task: dict[str, Any]) -> str:
+    """The task's headline metric for every model that ran it, with its interval (an inline SVG)."""
+    from affectkit.evaluation.registry import higher_is_better
+
+    points = []
+    for m in _models(payload):
+        r = _result(payload, m, task["name"])
+        if r and r.get("status") == "ok" and r.get("headline"):
+            points.append((m, r["headline"].get("value"), r["headline"].get("ci")))
+    return charts.interval_chart(task["headline"], points, higher_is_better(task["headline"]))
+
+
 def write_html(payload: dict[str, Any], path: Path) -> None:
     """The leaderboard as one self-contained HTML page (plots embedded as PNG data URIs)."""
     import jinja2
+    from markupsafe import Markup
 
     base = path.parent
     tasks = []
@@ -218,10 +239,12 @@ def write_html(payload: dict[str, Any], path: Path) -> None:
                 item["per_label_rows"] = _per_label_rows(r) if r.get("per_label") else None
                 img = base / r["plot"] if r.get("plot") else None
                 item["image"] = base64.b64encode(img.read_bytes()).decode() if img and img.exists() else None
+                item["reliability"] = Markup(charts.reliability_chart(  # SVG built with every text escaped
+                    f"{m} on {task['name']}", (r.get("details") or {}).get("reliability") or []))
             results.append(item)
         tasks.append({"task": task, "dataset_line": _dataset_line(task), "gold_line": _gold_mapping_line(task),
                       "metric_rows": _metric_rows(payload, task) if task.get("status") == "ok" else [],
-                      "results": results})
+                      "chart": Markup(_headline_chart(payload, task)), "results": results})
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     text = env.from_string(_HTML).render(p=payload, board=leaderboard_rows(payload), tasks=tasks, empty=EMPTY,
                                          skipped_models=[m for m in payload["models"] if m.get("status") != "ok"])
@@ -253,7 +276,7 @@ def plot_confusion(confusion: dict[str, Any], path: Path, title: str) -> None:
         for i in range(k):
             for j in range(k):
                 if cm[i, j]:
-                    ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=6 if k > 12 else 8,
+                    ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=6 if k > 12 else 8,
                             color="white" if share[i, j] > 0.5 else "black")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

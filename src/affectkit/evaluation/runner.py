@@ -132,7 +132,7 @@ def load_for_evaluation(spec: "str | Analyzer") -> Analyzer:
     return affectkit.load(spec)
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
@@ -155,9 +155,12 @@ class _Progress:
 
 def cached_predictions(analyzer: Analyzer, model_key: str, plan: LabelPlan, texts: Sequence[Any], cache_dir: Path,
                        identity: dict[str, Any], options: EvalOptions, progress: _Progress | None = None,
+                       context: "tuple[Any, EmotionDataset] | None" = None,
                        ) -> tuple[list[dict[str, Any]], float | None]:
     """Prediction records for ``texts``, from the cache when a finished run with the same identity exists,
-    else computed chunk by chunk into resumable part files. Returns (records, seconds computing or None)."""
+    else computed chunk by chunk into resumable part files. Returns (records, seconds computing or None).
+    With ``context`` (a task's :class:`~affectkit.context.ContextOptions` and its dataset), every row is
+    predicted with its previous turns, in one part (a conversation needs its earlier turns)."""
     ident_hash = digest_json(identity, 16)
     path = cache_dir / slug(model_key) / f"{ident_hash}.jsonl"
     meta = path.with_suffix(".json")
@@ -166,12 +169,21 @@ def cached_predictions(analyzer: Analyzer, model_key: str, plan: LabelPlan, text
         if json.loads(meta.read_text()).get("identity") == json.loads(json.dumps(identity, default=str)):
             if progress:
                 progress.update(n)
-            return _read_jsonl(path), None
+            return read_jsonl(path), None
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = PartWriter(path, "jsonl", json.loads(json.dumps(identity, default=str)), resume=options.resume)
     t0 = time.time()
     computed = 0
-    for ci, start in enumerate(range(0, n, options.chunk_size)):
+    if context is not None and n:
+        from affectkit.evaluation.predict import predict_dataset
+
+        if not writer.has(0):
+            writer.write(0, pd.DataFrame.from_records(predict_dataset(analyzer, context[1], plan, context[0],
+                                                                      options.batch_size)))
+            computed = n
+        if progress:
+            progress.update(n)
+    for ci, start in enumerate(range(0, n if context is None else 0, options.chunk_size)):
         chunk = list(texts[start : start + options.chunk_size])
         if writer.has(ci):
             if progress:
@@ -187,7 +199,7 @@ def cached_predictions(analyzer: Analyzer, model_key: str, plan: LabelPlan, text
     else:
         writer.finish()
     meta.write_text(json.dumps({"identity": identity}, default=str, indent=1))
-    return _read_jsonl(path), (time.time() - t0) if computed else None
+    return read_jsonl(path), (time.time() - t0) if computed else None
 
 
 def mapping_report(plan: LabelPlan, preds: PredictionArrays, data: TaskData) -> dict[str, Any] | None:
@@ -226,7 +238,7 @@ def _sample_rows(task: Task, data: TaskData, preds: PredictionArrays, scored: Sc
     return rows
 
 
-def _write_jsonl(rows: list[dict[str, Any]], path: Path) -> None:
+def write_jsonl(rows: list[dict[str, Any]], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
@@ -321,6 +333,8 @@ def model_pairs(entry: ModelSpec, analyzer: Analyzer, prepared: list[Prepared],
         identity = {"format": RECORD_VERSION, "model": info, "model_files": model_files,
                     "data": task.dataset.key(), "data_sha256": data.dataset.fingerprint(),
                     "rows": len(data.dataset), "plan": plan.describe(), "chunk_size": options.chunk_size}
+        if task.context:
+            identity["context"] = task.context
         out.append(Pair(task, data, plan, identity, result))
     return out
 
@@ -370,14 +384,21 @@ def evaluate(models: Sequence["ModelSpec | str | Analyzer"], tasks: Sequence[Tas
                 pkey = pair.task.prediction_key()
                 if pkey not in done or not done[pkey][0]:
                     progress.update(0, f"{entry.name} / {pair.task.name}")
+                    ctx = pair.task.context_options()
                     if cache_dir is not None:
-                        records, seconds = cached_predictions(analyzer, entry.name, pair.plan,
-                                                              pair.data.dataset.texts, cache_dir, pair.identity,
-                                                              options, progress)
+                        records, seconds = cached_predictions(
+                            analyzer, entry.name, pair.plan, pair.data.dataset.texts, cache_dir, pair.identity,
+                            options, progress, None if ctx is None else (ctx, pair.data.dataset))
                     else:
                         t0 = time.time()
-                        records = predict_chunk(analyzer, pair.data.dataset.texts, plan=pair.plan,
-                                                batch_size=options.batch_size)
+                        if ctx is not None:
+                            from affectkit.evaluation.predict import predict_dataset
+
+                            records = predict_dataset(analyzer, pair.data.dataset, pair.plan, ctx,
+                                                      options.batch_size)
+                        else:
+                            records = predict_chunk(analyzer, pair.data.dataset.texts, plan=pair.plan,
+                                                    batch_size=options.batch_size)
                         seconds = time.time() - t0
                         progress.update(len(records))
                     done[pkey] = (records, seconds)
@@ -414,7 +435,7 @@ def score_pair(pair: Pair, records: list[dict[str, Any]], seconds: float | None,
                    "texts_per_second": None if not seconds else round(n / seconds, 1)})
     if out is not None:
         rel = Path("predictions") / slug(result["model"]) / f"{slug(task.name)}.jsonl"
-        _write_jsonl(_sample_rows(task, data, preds, scored), out / rel)
+        write_jsonl(_sample_rows(task, data, preds, scored), out / rel)
         result["predictions"] = str(rel)
         if scored.confusion is not None:
             prel = Path("plots") / f"{slug(result['model'])}__{slug(task.name)}.png"

@@ -16,7 +16,7 @@ import numpy as np
 from affectkit.evaluation import metrics as M
 from affectkit.evaluation.predict import PredictionArrays, Unsupported
 from affectkit.evaluation.registry import parse_metric
-from affectkit.evaluation.scoring_scalar import _assessment, _item_ranking, _pairwise
+from affectkit.evaluation.scoring_scalar import score_assessment, score_item_ranking, score_pairwise
 from affectkit.evaluation.stats import (
     Scored,
     StatFn,
@@ -34,8 +34,8 @@ def score_task(task: Task, data: TaskData, preds: PredictionArrays, n_boot: int 
     predictions lack what the task needs (e.g. no VAD for an assessment task)."""
     if len(preds) != len(data.dataset):
         raise ValueError(f"{len(preds)} predictions for {len(data.dataset)} rows")
-    scorer = {"perception": _perception, "emotion_ranking": _emotion_ranking, "item_ranking": _item_ranking,
-              "assessment": _assessment, "description": _description, "pairwise": _pairwise,
+    scorer = {"perception": _perception, "emotion_ranking": _emotion_ranking, "item_ranking": score_item_ranking,
+              "assessment": score_assessment, "description": _description, "pairwise": score_pairwise,
               "cause": _cause}[task.type]
     scored = scorer(task, data, preds, n_boot, seed)
     n_err = int(sum(e is not None for e in preds.errors))
@@ -107,17 +107,19 @@ def _perception_single(task: Task, data: TaskData, P: PredictionArrays, n_boot: 
                     _label_table(labels, G, Pm))
     cm = M.confusion_matrix(g, p, k)
     scored.confusion = {"labels": list(labels), "matrix": cm.tolist()}
+    ok = ~np.isnan(conf)  # the leaderboard's calibration plot: top-label confidence against accuracy
+    scored.details["reliability"] = M.reliability_bins(conf[ok], (g == p)[ok], task.options["n_bins"])
     dropped = len(ds) - len(keep)
     if dropped:
         scored.notes.append(f"{dropped} rows have no single gold label under the {task.options['aggregation']} "
                             "rule (ties or several labels) and are not scored")
     order = np.argsort(-np.nan_to_num(P.dist, nan=-np.inf), axis=1, kind="stable")[:, :3]
     for i in range(len(ds)):
-        ok = not np.isnan(P.dist[i]).any()
+        row_ok = not np.isnan(P.dist[i]).any()
         scored.samples.append({
             "gold": label_name(labels, int(gold_all[i])), "pred": label_name(labels, int(pred_all[i])),
-            "confidence": float(P.dist[i, pred_all[i]]) if ok else None,
-            "top3": [labels[j] for j in order[i]] if ok else None,
+            "confidence": float(P.dist[i, pred_all[i]]) if row_ok else None,
+            "top3": [labels[j] for j in order[i]] if row_ok else None,
             "correct": None if gold_all[i] < 0 else bool(gold_all[i] == pred_all[i])})
     return scored
 
@@ -191,7 +193,11 @@ def _perception_multi(task: Task, data: TaskData, P: PredictionArrays, n_boot: i
             fns[name] = _ece_fn(conf, G, task.options["n_bins"])
         else:
             fns[name] = _single_metric(name, None, None, G, Pm, dist, None, 0)
-    scored = Scored(bootstrap_stats(fns, len(ds), n_boot, seed), task.headline, len(ds), [], _label_table(labels, G, Pm))
+    scored = Scored(bootstrap_stats(fns, len(ds), n_boot, seed), task.headline, len(ds), [],
+                    _label_table(labels, G, Pm))
+    ok = ~np.isnan(conf)  # the calibration plot: every (row, label) score against whether the label is gold
+    scored.details["reliability"] = M.reliability_bins(conf[ok], np.asarray(G, dtype=float)[ok],
+                                                       task.options["n_bins"])
     order = np.argsort(-np.nan_to_num(dist, nan=-np.inf), axis=1, kind="stable")[:, :3]
     for i in range(len(ds)):
         gs = [labels[j] for j in np.flatnonzero(G[i])]
@@ -284,7 +290,8 @@ def _description(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, s
         if r.unmapped_gold or r.unmapped_pred:
             scored.notes.append(f"{r.wheel}: dropped {r.unmapped_pred} of {n_pred_words} predicted and "
                                 f"{r.unmapped_gold} of {n_gold_words} gold words that map onto no wheel label")
-    scored.samples = [{"gold": g, "pred": p, **{f"{r.wheel}.precision": finite_or_none(r.precision[i]) for r in results},
+    scored.samples = [{"gold": g, "pred": p,
+                       **{f"{r.wheel}.precision": finite_or_none(r.precision[i]) for r in results},
                        **{f"{r.wheel}.recall": finite_or_none(r.recall[i]) for r in results}}
                       for i, (g, p) in enumerate(zip(gold, pred))]
     return scored

@@ -73,7 +73,7 @@ def _pred_scalar(task: Task, target: str, data: TaskData, P: PredictionArrays, s
     return np.asarray(values, dtype=np.float64)
 
 
-def _item_ranking(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
+def score_item_ranking(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
     assert task.target is not None
     gold, scale = _gold_scalar(task.target, data)
     pred = _pred_scalar(task, task.target, data, P, scale)
@@ -133,11 +133,12 @@ def _item_ranking(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, 
     for li in lists:
         order = np.argsort(-np.nan_to_num(pred[li], nan=-np.inf), kind="stable")
         rank[li[order]] = np.arange(1, len(li) + 1)
-    scored.samples = [{"gold": finite_or_none(gold[i]), "pred": finite_or_none(pred[i]), "pred_rank": finite_or_none(rank[i])} for i in range(len(gold))]
+    scored.samples = [{"gold": finite_or_none(gold[i]), "pred": finite_or_none(pred[i]),
+                       "pred_rank": finite_or_none(rank[i])} for i in range(len(gold))]
     return scored
 
 
-def _pairwise(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
+def score_pairwise(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
     """Pairwise comparison (EEmo-Bench): "which of the two has the higher <target>?". Pairs of rows whose gold
     values differ by more than ``min_gap`` are drawn with ``seed``; the prediction compares the two predicted
     values (a tie scores 1/2, a missing prediction 0)."""
@@ -187,7 +188,7 @@ def sample_pairs(gold: np.ndarray, n_pairs: int, min_gap: float, seed: int) -> n
     return np.array(out, dtype=np.int64).reshape(-1, 2)
 
 
-def _assessment(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
+def score_assessment(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
     """Regression against ratings (EmoBank, Warriner, SemEval V-reg/EI-reg): per dimension (and per
     ``group_by`` group, e.g. the four EI-reg emotions), then the mean over dimensions or groups. Per-sample rows
     hold each row once, with its group and its own gold and prediction."""
@@ -242,6 +243,7 @@ def _assessment(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, se
     scales = {d: _gold_scalar(d, data)[1] for d in dims}
     scored.details["gold_scale"] = scales
     scored.samples = [{**({} if groups is None else {str(group_key): str(groups[i])}),
-                       **{dim: {"gold": finite_or_none(g[i]), "pred": finite_or_none(p[i])} for dim, (g, p) in per_dim.items()}}
+                       **{dim: {"gold": finite_or_none(g[i]), "pred": finite_or_none(p[i])}
+                          for dim, (g, p) in per_dim.items()}}
                       for i in range(n)]
     return scored

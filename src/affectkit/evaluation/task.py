@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -22,6 +22,9 @@ from affectkit.errors import InputError
 from affectkit.evaluation.registry import parse_metric
 from affectkit.labels import LabelSet, get_labelset
 from affectkit.labels.mapping import LabelMapping
+
+if TYPE_CHECKING:
+    from affectkit.context import ContextOptions
 
 TASK_TYPES = ("perception", "emotion_ranking", "item_ranking", "assessment", "description", "pairwise", "cause")
 PERCEPTION_MODES = ("single-label", "multi-label", "multiple-choice")
@@ -90,10 +93,20 @@ class Task:
     options: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     source: Path | None = None
+    context: dict[str, Any] | None = None  # conversation context (affectkit.context.ContextOptions.from_mapping)
+
+    def context_options(self) -> "ContextOptions | None":
+        """The task's conversation context (``context:`` in the task file), or ``None``."""
+        if not self.context:
+            return None
+        from affectkit.context import ContextOptions
+
+        return ContextOptions.from_mapping(self.context, f"task {self.name!r}")
 
     @property
     def kind(self) -> str:
-        """``type`` plus the perception mode (``perception/single-label``) - the key of :func:`affectkit.evaluation.registry.metrics_for`."""
+        """``type`` plus the perception mode (``perception/single-label``) - the key of
+        :func:`affectkit.evaluation.registry.metrics_for`."""
         return f"perception/{self.mode}" if self.type == "perception" else self.type
 
     @property
@@ -102,7 +115,10 @@ class Task:
 
     def prediction_key(self) -> str:
         """Tasks with the same key share one set of predictions per model."""
-        return json.dumps({"data": self.dataset.key(), "labels": self.labels, "via": self.via}, sort_keys=True)
+        key: dict[str, Any] = {"data": self.dataset.key(), "labels": self.labels, "via": self.via}
+        if self.context:
+            key["context"] = self.context
+        return json.dumps(key, sort_keys=True)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -116,7 +132,7 @@ def parse_task(spec: dict[str, Any], source: Path | None = None) -> Task:
     if not isinstance(spec, dict):
         raise InputError(f"{where}: a task file must hold a mapping of keys")
     known = {"task", "description", "type", "dataset", "labels", "via", "mode", "target", "attribute", "metrics",
-             "headline", "options", "tags"}
+             "headline", "options", "tags", "context"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise InputError(f"{where}: unknown key(s) {unknown}; task keys are {', '.join(sorted(known))}")
@@ -178,6 +194,12 @@ def parse_task(spec: dict[str, Any], source: Path | None = None) -> Task:
         raise InputError(f"{where}: unknown option(s) {bad_opts} for {ttype} tasks; options are "
                          f"{', '.join(defaults) or '(none)'}")
     task.options = {**defaults, **opts}
+    if spec.get("context") is not None:
+        if ttype not in ("perception", "emotion_ranking", "assessment") or not isinstance(spec["context"], dict):
+            raise InputError(f"{where}: context is a mapping (conversation, order, k, ...) for perception, "
+                             "emotion_ranking and assessment tasks")
+        task.context = dict(spec["context"])
+        task.context_options()  # validate now, naming the file
     return task
 
 

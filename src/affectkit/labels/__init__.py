@@ -4,8 +4,8 @@ from affectkit.labels.labelset import LabelSet, get_labelset, labelset_from_name
 from affectkit.labels.mapping import LabelMapping, get_mapping
 from affectkit.labels.tree import EmotionNode, EmotionTree, NormalizedWord, parrott_tree
 
-__all__ = ["LabelSet", "get_labelset", "labelset_from_names", "list_labelsets", "LabelMapping", "get_mapping", "EmotionNode",
-           "EmotionTree", "NormalizedWord", "parrott_tree", "normalize_emotion"]
+__all__ = ["LabelSet", "get_labelset", "labelset_from_names", "list_labelsets", "LabelMapping", "get_mapping",
+           "EmotionNode", "EmotionTree", "NormalizedWord", "parrott_tree", "normalize_emotion"]
 
 
 def normalize_emotion(word: str) -> NormalizedWord:

@@ -125,7 +125,8 @@ def list_labelsets() -> list[LabelSet]:
 NEUTRAL_NAMES = frozenset({"neutral", "no emotion", "none", "other", "others", "noemotion", "nocode"})
 
 
-def labelset_from_names(names: list[str], name: str, description: str = "", source: str = "") -> tuple[LabelSet, list[int]]:
+def labelset_from_names(names: list[str], name: str, description: str = "",
+                        source: str = "") -> tuple[LabelSet, list[int]]:
     """A label set for free label names (a classifier's outputs, a user's data) and the column order that maps
     the names onto it: a registered label set when the names are exactly its labels, else a new set whose labels
     are anchored on Parrott's tree through the emotion vocabulary (so that mappings to every other set can be

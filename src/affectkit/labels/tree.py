@@ -31,6 +31,19 @@ _SUFFIX_RULES: tuple[tuple[str, str], ...] = (
 )
 
 
+TIER_NAMES = ("primary", "secondary", "tertiary")
+
+
+def parse_tier(value: str | int) -> int:
+    """A tier given by number (1, 2, 3) or by Parrott's name for it (primary, secondary, tertiary)."""
+    text = str(value).strip().lower()
+    if text in TIER_NAMES:
+        return TIER_NAMES.index(text) + 1
+    if text in ("1", "2", "3"):
+        return int(text)
+    raise ValueError(f"unknown tier {value!r}: use primary, secondary, tertiary or 1, 2, 3")
+
+
 @dataclass(frozen=True)
 class EmotionNode:
     """One node of the tree: ``id`` is a dotted path such as ``"anger.irritation.annoyance"``."""
@@ -175,6 +188,30 @@ class EmotionTree:
 
     def leads_to(self, word: str) -> list[str]:
         return [b for a, b in self.relations.get("leads_to", []) if a == word]
+
+    def relations_of(self, word: str) -> dict[str, list[str]]:
+        """Every relation that names ``word``: its opposites, the primaries it is composed of, what it leads to."""
+        found = {"opposite_of": self.opposite(word), "composed_of": list(self.components(word) or ()),
+                 "leads_to": self.leads_to(word)}
+        return {k: v for k, v in found.items() if v}
+
+    def render(self, root: str | None = None, depth: int = 3, synonyms: bool = True) -> list[str]:
+        """The tree (or the subtree under ``root``, a node id) as indented lines down to tier ``depth``: each node
+        with its synonyms in brackets and its relations after a bar."""
+        start = self.node(root).tier if root else 1
+        lines = []
+        for n in self.nodes.values():
+            if n.tier > depth or (root and n.id != root and not n.id.startswith(root + ".")):
+                continue
+            line = "  " * (n.tier - start) + n.name
+            if synonyms and n.synonyms:
+                line += f"  ({', '.join(n.synonyms)})"
+            rel = self.relations_of(n.name)
+            if rel:
+                line += "  | " + "; ".join(
+                    f"{k.replace('_', ' ')} {(' + ' if k == 'composed_of' else ', ').join(v)}" for k, v in rel.items())
+            lines.append(line)
+        return lines
 
 
 def _add_word(vocab: dict[str, str], word: str, node_id: str, tree_ids: set[str]) -> None:

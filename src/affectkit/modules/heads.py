@@ -53,7 +53,8 @@ class CategoryHead:
         k = len(self.labelset)
         self.has_none = self.labelset.neutral is None and w_dist.shape[0] == k + 1
         if w_multi.shape[0] != k or (w_dist.shape[0] != k and not self.has_none):
-            raise ModelFormatError(f"category head has {w_multi.shape[0]} outputs but {self.labelset.name} has {k} labels")
+            raise ModelFormatError(f"category head has {w_multi.shape[0]} outputs but {self.labelset.name} "
+                                   f"has {k} labels")
         self.w_multi, self.b_multi = w_multi.astype(np.float32), b_multi.astype(np.float32)
         self.w_dist, self.b_dist = w_dist.astype(np.float32), b_dist.astype(np.float32)
         self.temperature = float(temperature)

@@ -15,6 +15,11 @@ work.
 
 A request with more texts than ``max_batch_size`` is cut into pieces, and a partly served request goes to the
 back of the queue, so one large request cannot hold the model while small ones wait.
+
+A request may also pass ``render``, a hashable callable that turns predictions into what the response needs
+(the service's JSON: :class:`affectkit.serve.encoding.RenderJSON`). It runs in the model thread, once per
+distinct ``render`` over all the rows of a batch that asked for it, rather than once per request on the event
+loop: building predictions for 16 rows at once costs less than half as much per row as for one.
 """
 
 from __future__ import annotations
@@ -23,14 +28,18 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from affectkit.analyzers.base import Analyzer
 from affectkit.schema import BatchPrediction
 
 log = logging.getLogger(__name__)
+
+
+Render = Callable[[BatchPrediction], list[Any]]  # and hashable: requests with equal renders share one call
 
 
 class ServerBusy(Exception):
@@ -43,9 +52,10 @@ class _Job:
     items: list[Any]
     future: asyncio.Future
     enqueued: float  # loop time
+    render: Render | None = None  # rows -> rendered rows, run in the model thread
     taken: int = 0  # items already put into batches
     done: int = 0  # items predicted
-    parts: list[tuple[int, BatchPrediction]] = field(default_factory=list)
+    parts: list[tuple[int, Any]] = field(default_factory=list)  # (first item, BatchPrediction or rendered rows)
 
     @property
     def waiting(self) -> int:
@@ -114,18 +124,21 @@ class MicroBatcher:
             self._executor.shutdown(wait=True)
             self._executor = None
 
-    async def analyze(self, model: str, items: list[Any], labels: str | None = None) -> BatchPrediction:
-        """Predictions for ``items`` (one row each, in order), as ``analyzers[model].analyze_batch`` gives them."""
+    async def analyze(self, model: str, items: list[Any], labels: str | None = None,
+                      render: Render | None = None) -> Any:
+        """Predictions for ``items`` (one row each, in order), as ``analyzers[model].analyze_batch`` gives them;
+        with ``render`` (hashable), ``render(predictions)``: a list with one entry per item."""
         if self._task is None or self._wakeup is None:
             raise RuntimeError("the batcher is not running (call start() first)")
         if model not in self.analyzers:
             raise KeyError(model)
         if not items:
-            return self.analyzers[model].analyze_batch([], labels)
+            empty = self.analyzers[model].analyze_batch([], labels)
+            return render(empty) if render is not None else empty
         if self._queued + len(items) > self.max_queue:
             raise ServerBusy(f"{self._queued:,} texts are waiting; the queue holds {self.max_queue:,}")
         loop = asyncio.get_running_loop()
-        job = _Job((model, labels), list(items), loop.create_future(), loop.time())
+        job = _Job((model, labels), list(items), loop.create_future(), loop.time(), render)
         self._pending.append(job)
         self._queued += len(job.items)
         self._wakeup.set()
@@ -192,7 +205,8 @@ class MicroBatcher:
         waited = loop.time() - min(job.enqueued for job, _, _ in pieces)
         t0 = time.perf_counter()
         try:
-            batch = await loop.run_in_executor(self._executor, self.analyzers[model].analyze_batch, texts, labels)
+            batch, rendered = await loop.run_in_executor(self._executor, self._run_model, model, texts, labels,
+                                                         pieces)
         except Exception as e:  # analyze_batch isolates bad items, so this is a fault of the service itself
             log.exception("model batch of %d texts failed", len(texts))
             for job, _, _ in pieces:
@@ -201,8 +215,8 @@ class MicroBatcher:
             return
         seconds = time.perf_counter() - t0
         offset = 0
-        for job, a, b in pieces:
-            part = batch.take(slice(offset, offset + b - a))
+        for k, (job, a, b) in enumerate(pieces):
+            part = rendered[k] if job.render is not None else batch.take(slice(offset, offset + b - a))
             offset += b - a
             if job.future.done():
                 continue
@@ -210,6 +224,29 @@ class MicroBatcher:
             job.done += b - a
             if job.done == len(job.items):
                 parts = [p for _, p in sorted(job.parts, key=lambda x: x[0])]
-                job.future.set_result(BatchPrediction.concat(parts))
+                job.future.set_result([x for p in parts for x in p] if job.render is not None
+                                      else BatchPrediction.concat(parts))
         if self.on_batch is not None:
             self.on_batch(BatchStats(model, len(texts), len(pieces), seconds, waited))
+
+    def _run_model(self, model: str, texts: list[Any], labels: str | None,
+                   pieces: list[tuple[_Job, int, int]]) -> tuple[BatchPrediction, dict[int, list[Any]]]:
+        """In a model thread: the batch's predictions, and for each piece whose job has a ``render``, its rendered
+        rows (each distinct render runs once, on all the rows that asked for it)."""
+        batch = self.analyzers[model].analyze_batch(texts, labels)
+        groups: dict[Render, list[int]] = {}  # a render is hashable: equal renders share one call
+        for k, (job, _, _) in enumerate(pieces):
+            if job.render is not None:
+                groups.setdefault(job.render, []).append(k)
+        starts = [0]
+        for _, a, b in pieces:
+            starts.append(starts[-1] + b - a)
+        rendered: dict[int, list[Any]] = {}
+        for render, ks in groups.items():
+            rows = [r for k in ks for r in range(starts[k], starts[k + 1])]
+            out = render(batch if len(rows) == len(batch) else batch.take(rows))
+            at = 0
+            for k in ks:
+                n = starts[k + 1] - starts[k]
+                rendered[k], at = out[at:at + n], at + n
+        return batch, rendered

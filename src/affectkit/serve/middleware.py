@@ -109,7 +109,8 @@ class AccessMiddleware:
 
     With no key store (auth off, which the service allows only on a loopback address) the rate limit is per
     client address, and a request that came in on a non-loopback address is refused (403): a second guard for
-    an app built for 127.0.0.1 but run by hand on a public address. The key's name (never the key) is put in ``scope["state"]["client"]`` for logging.
+    an app built for 127.0.0.1 but run by hand on a public address. The key's name (never the key) is put in
+    ``scope["state"]["client"]`` for logging.
     """
 
     def __init__(self, app: ASGIApp, keys: KeyStore | None, limiter: RateLimiter, on_reject=None) -> None:

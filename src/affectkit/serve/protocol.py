@@ -21,10 +21,11 @@ Requests that pass go on unchanged to the app (and uvicorn's own keep-alive time
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 log = logging.getLogger("affectkit.serve")
 
@@ -54,8 +55,8 @@ def _response(status: int, reason: str, detail: str, extra: bytes = b"") -> byte
             f"content-length: {len(body)}\r\nconnection: close\r\n").encode() + extra + b"\r\n" + body
 
 
-def _too_large_app(limit: int):
-    async def app(scope, receive, send) -> None:
+def _too_large_app(limit: int) -> Callable[[Any, Any, Any], Awaitable[None]]:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
         body = json.dumps({"detail": f"request headers are over the limit of {limit:,} bytes"}).encode()
         await send({"type": "http.response.start", "status": 431,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
@@ -65,12 +66,15 @@ def _too_large_app(limit: int):
     return app
 
 
+# long: one protocol class built around the server's own; its overrides share the limits in this closure
+# and read best together
 def guarded_protocol(max_header_bytes: int = MAX_HEADER_BYTES, header_timeout: float = HEADER_TIMEOUT,
                      max_connections: int = MAX_CONNECTIONS, max_per_client: int = MAX_CONNECTIONS_PER_CLIENT,
                      http: str = "auto") -> type:
     """uvicorn's HTTP protocol class (``http``: ``auto``, ``httptools`` or ``h11``, as uvicorn names them) with the
     guards of this module; pass it as ``uvicorn.run(http=...)``. Each call makes a new class with its own
     connection counts, so give one server one class."""
+    base: type[Any]  # the uvicorn protocol class picked at run time
     if http == "h11":
         from uvicorn.protocols.http.h11_impl import H11Protocol as base
     elif http == "httptools":
@@ -80,27 +84,29 @@ def guarded_protocol(max_header_bytes: int = MAX_HEADER_BYTES, header_timeout: f
     per_client: dict[str, int] = {}
     refusals = {"count": 0, "logged": 0.0}  # refused connections are logged at most every 5 s, with a count
 
-    class GuardedProtocol(base):  # type: ignore[misc, valid-type]
+    class GuardedProtocol(base):
         limits = {"max_header_bytes": max_header_bytes, "header_timeout": header_timeout,
                   "max_connections": max_connections, "max_per_client": max_per_client}
         clients = per_client  # open connections per client address (shared by this server's connections)
+        app: Any  # the ASGI app, set by uvicorn's protocol
 
         # -- connection life ------------------------------------------------------------------------------------
         def connection_made(self, transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._guard_key = client_key(self.client)
+            key = client_key(self.client)
+            self._guard_key: str | None = key
             self._header_bytes = 0
             self._tail = b""  # the last bytes of the previous piece, where an empty line may begin
             self._parsed_bytes = 0
             self._reading_headers = True
             self._headers_done = 0  # requests whose headers were read (httptools)
-            self._header_timer = None
-            per_client[self._guard_key] = per_client.get(self._guard_key, 0) + 1
+            self._header_timer: asyncio.TimerHandle | None = None
+            per_client[key] = per_client.get(key, 0) + 1
             if len(self.connections) > max_connections:
                 self._refuse(503, "Service Unavailable", f"the server has {max_connections:,} open connections, "
                              "its limit; retry later", b"retry-after: 1\r\n")
-            elif per_client[self._guard_key] > max_per_client:
-                self._refuse(503, "Service Unavailable", f"this client has {per_client[self._guard_key] - 1:,} "
+            elif per_client[key] > max_per_client:
+                self._refuse(503, "Service Unavailable", f"this client has {per_client[key] - 1:,} "
                              f"open connections, the limit per client is {max_per_client:,}; reuse them or "
                              "retry later", b"retry-after: 1\r\n")
             else:

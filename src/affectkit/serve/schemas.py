@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
 from affectkit.schema import Prediction
+from affectkit.serve.encoding import check_fields
 
 OutputFormat = Literal["json", "csv", "jsonl"]
 
@@ -26,6 +27,15 @@ class _Options(BaseModel):
     top_k: StrictInt = Field(3, ge=1, le=1000, description="How many ranked emotions each prediction lists.")
     vad_scale: StrictStr | None = Field(None, description="Scale of valence/arousal/dominance: -1..1 (default), "
                                                           "0..1, 1..5, 1..7, 1..9.")
+    fields: list[StrictStr] | None = Field(None, description="format=json: only these fields of each prediction "
+                                                             "(e.g. [\"emotions\", \"valence\", \"error\"]); "
+                                                             "default: all of them.",
+                                           examples=[["emotions", "valence", "arousal", "error"]])
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, value: list[str] | None) -> list[str] | None:
+        return check_fields(value)
 
 
 class AnalyzeRequest(_Options):

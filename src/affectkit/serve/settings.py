@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ def split_host(value: str) -> str:
     return value.rstrip(".")
 
 
+@functools.lru_cache(maxsize=1024)  # asked on every request (Host check, auth-off guard); parsing costs ~10 us
 def is_loopback(host: str) -> bool:
     """True when ``host`` is only reachable from this machine (127.0.0.0/8, ::1, localhost)."""
     if host.lower() in LOOPBACK_NAMES:

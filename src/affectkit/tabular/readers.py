@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,9 +96,14 @@ def _open_text(path: str | Path, on_read: Callable[[int], None] | None) -> IO[st
 
 def read_chunks(path: str | Path, fmt: str | None = None, chunk_size: int = 4096, text_col: str | None = None,
                 on_read: Callable[[int], None] | None = None, max_rows: int | None = None,
-                max_bytes: int | None = None) -> Iterator[Chunk]:
+                max_bytes: int | None = None, typed: bool = True) -> Iterator[Chunk]:
     """Stream ``path`` (or ``-`` for stdin) as chunks. ``text_col`` is checked against the header/first rows so
     that a missing column fails the job at once, listing the columns that exist.
+
+    ``typed`` (with ``text_col`` given): a CSV/TSV column other than the text whose every cell in the chunk is a
+    number written the way Python writes it back (``7``, ``-3``, ``2.5``; not ``007``, ``1e3`` or ``1.50``) holds
+    ints and floats, empty cells None, so JSONL and Parquet outputs keep numbers numbers and a CSV output gets
+    the same characters back.
 
     ``max_rows`` and ``max_bytes`` bound a Parquet file, whose few compressed bytes may hold millions of rows:
     they are checked against its metadata (rows, and bytes once decompressed) before any row is decoded, and
@@ -107,13 +113,50 @@ def read_chunks(path: str | Path, fmt: str | None = None, chunk_size: int = 4096
     if str(path) != "-" and not Path(path).exists():
         raise InputError(f"input file not found: {path}")
     if fmt in ("csv", "tsv"):
-        yield from _read_delimited(path, "," if fmt == "csv" else "\t", chunk_size, text_col, on_read)
+        for chunk in _read_delimited(path, "," if fmt == "csv" else "\t", chunk_size, text_col, on_read):
+            if typed and text_col is not None:
+                chunk.frame = numbers_as_numbers(chunk.frame, keep=text_col)
+            yield chunk
     elif fmt == "jsonl":
-        yield from _read_jsonl(path, chunk_size, text_col, on_read)
+        yield from read_jsonl(path, chunk_size, text_col, on_read)
     elif fmt == "parquet":
         yield from _read_parquet(path, chunk_size, text_col, on_read, max_rows, max_bytes)
     else:
         yield from _read_lines(path, chunk_size, text_col, on_read)
+
+
+_INT = re.compile(r"-?(0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"-?(0|[1-9][0-9]*)\.[0-9]+")
+
+
+def _as_number(cell: str) -> int | float | None:
+    """``cell`` as the int or float that Python writes back as the same characters, else None."""
+    if _INT.fullmatch(cell):
+        return int(cell) if len(cell) < 19 and cell != "-0" else None  # int64 range, for Parquet
+    if _FLOAT.fullmatch(cell):
+        value = float(cell)
+        return value if repr(value) == cell else None
+    return None
+
+
+def numbers_as_numbers(frame: pd.DataFrame, keep: str) -> pd.DataFrame:
+    """``frame`` (cells read as text) with each column but ``keep`` whose non-empty cells are all numbers that
+    round-trip exactly (:func:`_as_number`) holding those numbers (empty and missing cells: None)."""
+    out = frame
+    for i, name in enumerate(frame.columns):
+        if name == keep:
+            continue
+        values: list[int | float | None] = []
+        for cell in frame.iloc[:, i]:
+            number = None if cell is None or cell == "" else _as_number(cell)
+            if number is None and cell not in (None, ""):
+                break
+            values.append(number)
+        else:
+            if any(v is not None for v in values):
+                out = out.copy() if out is frame else out
+                out.isetitem(i, pd.Series(values, index=frame.index, dtype=object))
+    return out
 
 
 def _missing_column(col: str, columns: list[str], path: str | Path) -> InputError:
@@ -187,7 +230,7 @@ def _dedupe(names: list[str]) -> list[str]:
 _CHECK_ROWS = 1000  # JSONL rows read before a text field that no object among them has fails the whole job
 
 
-def _read_jsonl(path, chunk_size: int, text_col: str | None, on_read) -> Iterator[Chunk]:
+def read_jsonl(path, chunk_size: int, text_col: str | None, on_read) -> Iterator[Chunk]:
     """A line without ``text_col`` is a row with an error, wherever it is. Only when none of the objects among the
     first rows has it (a wrong ``--text-col``) does the job fail, listing the fields of the first object."""
     with _open_text(path, on_read) as f:

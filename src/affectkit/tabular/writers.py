@@ -221,8 +221,14 @@ class PartWriter:
                              + (f" ({e.filename})" if e.filename else "")) from None
 
     def close(self) -> None:
-        """Release the output's lock (the parts stay, so the job can resume). Safe to call twice."""
-        self.lock.release()
+        """Release the output's lock. Finished parts stay, so a rerun of the job resumes from them; a folder with
+        no finished part (a job that failed or was stopped before its first chunk was written, e.g. on a missing
+        text column) holds nothing to resume and is removed. Safe to call twice."""
+        try:
+            if self.dir.exists() and not self.done():
+                shutil.rmtree(self.dir, ignore_errors=True)
+        finally:
+            self.lock.release()
 
     def _part(self, index: int) -> Path:
         ext = {"csv": "csv", "tsv": "tsv", "jsonl": "jsonl", "parquet": "parquet"}[self.fmt]

@@ -215,7 +215,8 @@ def adapt(model: str | Path, ds: EmotionDataset, output: str | Path, labelset_na
     write_heads(out, [head], "adapted_heads", primary=head.labelset.name)
     card = out / "README.md"
     note = (f"\n\n## Adapted head: {head.labelset.name}\n\nAdded by `affectkit adapt` on {len(ds)} user rows "
-            f"({head.record['user_train']} to train, {head.record['user_dev']} held out for calibration) over the labels {', '.join(head.labelset.labels)}"
+            f"({head.record['user_train']} to train, {head.record['user_dev']} held out for calibration) "
+            f"over the labels {', '.join(head.labelset.labels)}"
             + (", with the shipped datasets mapped onto them as a prior" if with_shipped else "") + ". "
             "It is the model's primary label set now; the other heads are unchanged.\n")
     card.write_text((card.read_text() if card.exists() else "") + note)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,10 @@ class TaskSpec:
         if self.name:
             return self.name
         if self.type == "categories":
-            return self.labelset or self.dataset
+            if self.labelset or not self.is_file:
+                return self.labelset or self.dataset
+            # a file's own labels: the head is named after the file (a module name cannot hold "." or "/")
+            return re.sub(r"\W+", "_", Path(self.dataset).stem).strip("_") or "labels"
         if self.type == "ranking":
             return f"rank_{self.attribute or 'score'}"
         if self.type == "regression":

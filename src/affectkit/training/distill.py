@@ -14,8 +14,8 @@ import json
 import logging
 import re
 from collections import Counter
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 

@@ -86,6 +86,18 @@ def render_model_card(record: dict[str, Any], model_config: dict[str, Any]) -> s
               "Full config, data hashes and per-epoch dev scores: `training.json`.", "",
               "<details><summary>Config</summary>", "", "```yaml",
               yaml.safe_dump(cfg, sort_keys=False).rstrip(), "```", "</details>", "", "## Measured scores"]
+    lines += score_lines(record)
+    lines += ["", "## Limitations",
+              "Scores hold for text like the training data (English; the domains above). Predictions are "
+              "probabilities from a linear model over mean-pooled embeddings; thresholds were tuned on dev data. "
+              "Do not use it to make decisions about people without human review.", ""]
+    return "\n".join(lines)
+
+
+def score_lines(record: dict[str, Any]) -> list[str]:
+    """The run's scores from its ``training.json`` record: the best dev epoch's, then each head's test scores
+    (the model card's "Measured scores", and the summary ``affectkit train`` prints at the end)."""
+    lines = []
     best = max(record.get("history") or [{}], key=lambda h: h.get("selection_score") or -1)
     dev = {k: v for k, v in best.items() if k.endswith("_dev")}
     if dev:
@@ -97,11 +109,7 @@ def render_model_card(record: dict[str, Any], model_config: dict[str, Any]) -> s
         lines += [f"- {k}: {_fmt(v)}" for k, v in test.items()]
     if not dev and not test:
         lines.append("No dev or test split was given, so no scores were measured.")
-    lines += ["", "## Limitations",
-              "Scores hold for text like the training data (English; the domains above). Predictions are "
-              "probabilities from a linear model over mean-pooled embeddings; thresholds were tuned on dev data. "
-              "Do not use it to make decisions about people without human review.", ""]
-    return "\n".join(lines)
+    return lines
 
 
 def write_model_card(folder: Path, record: dict[str, Any]) -> Path:

@@ -91,7 +91,9 @@ def dataset_weights(sizes: Sequence[int], balance: float) -> list[float]:
     """Per-row weight for each dataset, so that a dataset of ``n`` rows weighs ``n ** (1 - balance)`` in total
     (``balance=1``: every dataset alike; ``0``: every row alike), scaled to a mean row weight of 1."""
     total_rows = float(sum(sizes))
-    raw = [n ** -balance for n in sizes]
+    if total_rows == 0:  # no rows at all (e.g. no dataset has a dev split): nothing to weigh
+        return [0.0 for _ in sizes]
+    raw = [n ** -balance if n else 0.0 for n in sizes]
     mean = sum(r * n for r, n in zip(raw, sizes)) / total_rows
     return [r / mean for r in raw]
 
@@ -102,7 +104,8 @@ class LinearFit:
     b: np.ndarray  # (outputs,)
 
 
-def _fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, kind: str, max_iter: int = 100) -> LinearFit:
+def fit_linear(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, kind: str,
+               max_iter: int = 100) -> LinearFit:
     """L2-penalised linear model by L-BFGS: ``kind="softmax"`` (soft-target cross-entropy) or ``"sigmoid"``
     (binary cross-entropy per output). The loss is the weighted mean over rows plus ``l2 / 2 * |W|^2``."""
     from scipy.optimize import minimize
@@ -179,7 +182,8 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
     dxs, ddists, dmultis, dws = [], [], [], []
     per_row = [w * d.weight for w, d in zip(dataset_weights([len(d.train) for d in data], balance), data)]
     calibrating = [d for d in data if d.calibrate and d.dev is not None and len(d.dev)]
-    dev_weight = dict(zip([d.name for d in calibrating], dataset_weights([len(d.dev) for d in calibrating if d.dev is not None], 1.0)))
+    dev_sizes = [len(d.dev) for d in calibrating if d.dev is not None]
+    dev_weight = dict(zip([d.name for d in calibrating], dataset_weights(dev_sizes, 1.0)))
     for d, w in zip(data, per_row):
         t = transfer_targets(d.train, target)
         xs.append(d.x_train)
@@ -198,8 +202,8 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
     y_dist, y_multi, weights = np.concatenate(dists), np.concatenate(multis), np.concatenate(ws)
     if progress:
         progress(f"{target.name}: fitting on {len(x):,} rows from {len(data)} datasets")
-    dist = _fit(x, y_dist, weights, l2, "softmax", max_iter)
-    multi = _fit(x, y_multi, weights, l2, "sigmoid", max_iter)
+    dist = fit_linear(x, y_dist, weights, l2, "softmax", max_iter)
+    multi = fit_linear(x, y_multi, weights, l2, "sigmoid", max_iter)
     head = TransferHead(target, dist, multi, 1.0, np.full(len(target), 0.5), mean, sd)
     if dxs:
         xd = (np.concatenate(dxs) - mean) / sd

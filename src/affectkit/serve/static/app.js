@@ -101,6 +101,18 @@ async function analyzeFile() {
   show(response.texts, response);
 }
 
+// The corpus report of the uploaded file (what `affectkit report` writes), downloaded as one HTML page.
+async function reportFile() {
+  if (!$("file").files.length) { setStatus("Choose a file first.", true); return; }
+  const form = new FormData();
+  form.append("file", $("file").files[0]);
+  form.append("text_col", $("text-col").value || "text");
+  if ($("model").value) form.append("model", $("model").value);
+  const response = await api("/v1/report", { method: "POST", body: form });
+  save(await response.blob(), "affectkit-report.html");
+  setStatus("Report downloaded: open affectkit-report.html in a browser (it works offline).");
+}
+
 function show(texts, response) {
   state.texts = texts;
   state.response = response;
@@ -298,6 +310,7 @@ async function init() {
   });
   $("analyze").addEventListener("click", (ev) => run(ev.currentTarget, analyzeText));
   $("analyze-file").addEventListener("click", (ev) => run(ev.currentTarget, analyzeFile));
+  $("report-file").addEventListener("click", (ev) => run(ev.currentTarget, reportFile));
   $("download-json").addEventListener("click", downloadJson);
   $("download-csv").addEventListener("click", (ev) => run(ev.currentTarget, downloadCsv));
   drawCircumplex();

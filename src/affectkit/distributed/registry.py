@@ -1,0 +1,28 @@
+"""Which partitioned job each command runs: ``analyze``, ``rank`` and ``eval`` here, others added with
+:func:`register_job`. The job modules are imported when their command is first run."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from affectkit.distributed.jobs import AnalyzeJob, PartitionJob
+
+
+def _rank_job(*args: Any, **kwargs: Any) -> PartitionJob:
+    from affectkit.distributed.rank_job import RankJob
+
+    return RankJob(*args, **kwargs)
+
+
+def _eval_job(*args: Any, **kwargs: Any) -> PartitionJob:
+    from affectkit.distributed.eval_job import EvalJob
+
+    return EvalJob(*args, **kwargs)
+
+
+JOBS: dict[str, Callable[..., PartitionJob]] = {"analyze": AnalyzeJob, "rank": _rank_job, "eval": _eval_job}
+
+
+def register_job(command: str, factory: Callable[..., PartitionJob]) -> None:
+    """Make ``run_distributed(command, ...)`` build its job with ``factory``."""
+    JOBS[command] = factory
