@@ -17,6 +17,9 @@ Columns:
 - `<model>`: the transfer head on the model's encoder (left-out set excluded);
 - `in-domain`: the same head also trained on the set's own train split (ship sets only), for reference.
 
+Each model's gap to the baseline comes with a 95% paired bootstrap interval (1,000 resamples of the
+test rows, both models scored on the same resample).
+
 Metric: macro-F1 over the set's labels: argmax for single-label sets (MELD, EmoryNLP, DailyDialog, GNE, SMILE), the
 calibrated multi-label decisions (per-label thresholds and the fallback rule, as a model folder applies them) for
 BRIGHTER and PRemo (gold: 2 of 3 annotators). DailyDialog is a fixed sample
@@ -57,12 +60,24 @@ def gold_matrix(ds) -> np.ndarray:
     return y > 0
 
 
-def score(name: str, ds, dist: np.ndarray, decisions: np.ndarray) -> float:
+def scored_rows(name: str, ds, dist: np.ndarray, decisions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(gold, predicted) indicator rows that the set's metric is computed on."""
     gold = gold_matrix(ds)
     if name in MULTI_LABEL:
-        return f1_score(gold, decisions)
+        return gold, decisions
     keep = gold.any(axis=1)
-    return f1_score(gold[keep], onehot(dist[keep].argmax(axis=1), gold.shape[1]))
+    return gold[keep], onehot(dist[keep].argmax(axis=1), gold.shape[1])
+
+
+def score(name: str, ds, dist: np.ndarray, decisions: np.ndarray) -> float:
+    return f1_score(*scored_rows(name, ds, dist, decisions))
+
+
+def paired_gap_ci(gold: np.ndarray, a: np.ndarray, b: np.ndarray, n_boot: int = 1000) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of macro-F1(a) - macro-F1(b) over the same resampled rows."""
+    from affectkit.evaluation.metrics import bootstrap_ci
+
+    return bootstrap_ci(lambda idx: f1_score(gold[idx], a[idx]) - f1_score(gold[idx], b[idx]), len(gold), n_boot)
 
 
 def model_encoder(spec: str):
@@ -102,6 +117,7 @@ def run(models: list[str], l2: float, balance: float, out_json: str | None, max_
     pool = {n: (load_split(n, SPLITS[n][0], max_train_rows), load_split(n, SPLITS[n][1])) for n in SHIP}
     results: dict = {"l2": l2, "balance": balance, "max_train_rows": max_train_rows, "fallback": fallback,
                      "rows": {n: len(d) for n, d in tests.items()}, "models": {}}
+    decisions_of: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for spec in models:
         t0 = time.time()
         embed, key, model = model_encoder(spec)
@@ -125,12 +141,22 @@ def run(models: list[str], l2: float, balance: float, out_json: str | None, max_
                 head = fit_transfer_head(ds.labelset, data, l2=l2, balance=balance)
                 dist, _, _ = predict_transfer(head, xt[name])
                 rule = head.fallback_below if fallback else None
-                row[variant] = score(name, ds, dist, decide(head, xt[name], rule))
+                gold_rows, pred_rows = scored_rows(name, ds, dist, decide(head, xt[name], rule))
+                row[variant] = f1_score(gold_rows, pred_rows)
+                if variant == "transfer":
+                    decisions_of.setdefault(spec, {})[name] = (gold_rows, pred_rows)
             res[name] = row
             print(f"[{spec}] {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()), file=sys.stderr)
         results["models"][spec] = res
         print(f"[{spec}] mean over the {len(res)} left-out sets: "
               f"{np.mean([r['transfer'] for r in res.values()]):.3f}", file=sys.stderr)
+    if "minilm" in decisions_of:  # paired intervals of each model's gap to the baseline, on the same rows
+        for spec, by_set in decisions_of.items():
+            if spec == "minilm":
+                continue
+            for name, (gold_rows, pred_rows) in by_set.items():
+                lo, hi = paired_gap_ci(gold_rows, pred_rows, decisions_of["minilm"][name][1])
+                results["models"][spec][name]["gap_ci"] = [round(lo, 4), round(hi, 4)]
     if out_json:
         Path(out_json).parent.mkdir(parents=True, exist_ok=True)
         Path(out_json).write_text(json.dumps(results, indent=2))
@@ -167,7 +193,10 @@ def print_table(results: dict) -> None:
             if m == "minilm":
                 continue
             gaps = [results["models"][m][n]["transfer"] - results["models"][base][n]["transfer"] for n in TEST_SETS]
-            print(f"\n{m} minus frozen MiniLM + LR: " + ", ".join(f"{n} {g:+.3f}" for n, g in zip(TEST_SETS, gaps))
+            cis = [results["models"][m][n].get("gap_ci") for n in TEST_SETS]
+            print(f"\n{m} minus frozen MiniLM + LR (95% paired bootstrap interval): "
+                  + ", ".join(f"{n} {g:+.3f}" + (f" [{c[0]:+.3f}, {c[1]:+.3f}]" if c else "")
+                              for n, g, c in zip(TEST_SETS, gaps, cis))
                   + f"; smallest {min(gaps):+.3f}")
 
 
