@@ -96,7 +96,7 @@ def serve(
         run_processes(settings, processes, log_level, access_log)
         return
     application = create_app(settings)
-    state = "ON" if application.state.auth else "OFF (no API keys; loopback only)"
+    state = "ON" if application.state.service.auth else "OFF (no API keys; loopback only)"
     print(f"affectkit serve: http://{host}:{port}/  auth {state}  models {', '.join(settings.models)}",
           file=sys.stderr, flush=True)
     from affectkit.serve.protocol import serve_options

@@ -20,7 +20,7 @@ from affectkit.datasets.base import (
 from affectkit.errors import InputError
 from affectkit.labels import get_labelset
 
-LICENSE = 'CC-BY-NC-SA-4.0'
+LICENSE = "CC-BY-NC-SA-4.0"  # what the loader records as the dataset's licence
 CITATION = 'Mirzaee et al. 2022, "ArmanEmo: A Persian Dataset for Text-based Emotion Detection", arXiv:2207.11808.'
 
 
@@ -45,5 +45,5 @@ def load_armanemo(split: str = "test", root: Path | None = None) -> EmotionDatas
                 raise InputError(f"{path}:{lineno}: expected text TAB label")
             texts.append("\t".join(rec[:-1]))
             labels.append([norm(rec[-1])])
-    return EmotionDataset("armanemo", split, texts, ls, onehot_rows(labels, len(ls)), license="CC-BY-NC-SA-4.0",
+    return EmotionDataset("armanemo", split, texts, ls, onehot_rows(labels, len(ls)), license=LICENSE,
                           files=[path])

@@ -16,7 +16,7 @@ import numpy as np
 from affectkit.datasets.base import EmotionDataset, check_split, data_dir, require_file
 from affectkit.labels import get_labelset
 
-LICENSE = 'CC-BY-4.0'
+LICENSE = "CC-BY-4.0"  # what the loader records as the dataset's licence
 CITATION = ('Muhammad et al. 2025, "BRIGHTER: BRIdging the Gap in Human-Annotated Textual Emotion Recognition '
             'Datasets for 28 Languages", ACL; SemEval-2025 Task 11.')
 
@@ -45,5 +45,5 @@ def load_brighter(split: str = "test", root: Path | None = None) -> EmotionDatas
         for lab in ls.labels:
             meta[f"intensity_{lab}"] = [float(graded[r["text"]][lab]) / 3.0 if r["text"] in graded else math.nan
                                         for r in rows]
-    return EmotionDataset("brighter", split, [r["text"] for r in rows], ls, y, meta=meta, license="CC-BY-4.0",
+    return EmotionDataset("brighter", split, [r["text"] for r in rows], ls, y, meta=meta, license=LICENSE,
                           files=files)

@@ -17,7 +17,7 @@ from affectkit.datasets.base import EmotionDataset, check_split, data_dir, requi
 from affectkit.errors import InputError
 from affectkit.labels import get_labelset
 
-LICENSE = 'ODbL-1.0 / DbCL-1.0'
+LICENSE = "ODbL-1.0/DbCL-1.0"  # what the loader records as the dataset's licence
 CITATION = ('Cao et al. 2014, "CREMA-D: Crowd-sourced Emotional Multimodal Actors Dataset", '
             'IEEE Transactions on Affective Computing.')
 
@@ -66,4 +66,4 @@ def load_crema_d(split: str = "all", root: Path | None = None, modality: str = "
             meta["level"].append(parts[3])
             meta["responses"].append(int(rec[col["numResponses"]]))
     return EmotionDataset(f"crema_d_{modality}", split, texts, ls, np.array(votes, dtype=np.float64), meta=meta,
-                          license="ODbL-1.0/DbCL-1.0", files=[path], category_kind="votes")
+                          license=LICENSE, files=[path], category_kind="votes")

@@ -16,7 +16,7 @@ from affectkit.datasets.base import EmotionDataset, check_split, data_dir, oneho
 from affectkit.errors import InputError
 from affectkit.labels import get_labelset
 
-LICENSE = 'CC-BY-NC-SA-4.0'
+LICENSE = "CC-BY-NC-SA-4.0"  # what the loader records as the dataset's licence
 CITATION = 'Li et al. 2017, "DailyDialog: A Manually Labelled Multi-turn Dialogue Dataset", IJCNLP.'
 
 
@@ -59,4 +59,4 @@ def load_dailydialog(split: str = "train", root: Path | None = None) -> EmotionD
             meta["turn"].append(t)
             meta["act"].append(acts[t] if t < len(acts) else None)
     return EmotionDataset("dailydialog", split, texts, ls, onehot_rows(labels, len(ls)), meta=meta,
-                          license="CC-BY-NC-SA-4.0", files=[path])
+                          license=LICENSE, files=[path])

@@ -15,7 +15,7 @@ import numpy as np
 from affectkit.datasets.base import EmotionDataset, data_dir, require_file
 from affectkit.errors import InputError
 
-LICENSE = 'CC-BY-SA-4.0'
+LICENSE = "CC-BY-SA-4.0"  # what the loader records as the dataset's licence
 CITATION = ('Buechel and Hahn 2017, "EmoBank: Studying the Impact of Annotation Perspective and Representation '
             'Format on Dimensional Emotion Analysis", EACL.')
 
@@ -40,4 +40,4 @@ def load_emobank(split: str = "train", root: Path | None = None, perspective: st
     else:
         raise ValueError("perspective must be combined, reader or writer")
     return EmotionDataset("emobank", split, [r["text"] for r in rows], vad=vad, vad_scale="1..5",
-                          meta={"id": [r["id"] for r in rows]}, license="CC-BY-SA-4.0", files=files)
+                          meta={"id": [r["id"] for r in rows]}, license=LICENSE, files=files)

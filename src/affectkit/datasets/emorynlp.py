@@ -20,7 +20,7 @@ from affectkit.datasets.base import (
 )
 from affectkit.labels import get_labelset
 
-LICENSE = 'GPL-3.0'
+LICENSE = "GPL-3.0"  # what the loader records as the dataset's licence
 CITATION = ('Zahiri and Choi 2018, "Emotion Detection on TV Show Transcripts with Sequence-based Convolutional '
             'Neural Networks", AAAI Workshops.')
 
@@ -41,4 +41,4 @@ def load_emorynlp(split: str = "test", root: Path | None = None) -> EmotionDatas
             "utterance_id": [r["Utterance_ID"] for r in rows], "season": [r["Season"] for r in rows],
             "episode": [r["Episode"] for r in rows]}
     return EmotionDataset("emorynlp", split, [r["Utterance"] for r in rows], ls, onehot_rows(labels, len(ls)),
-                          meta=meta, license="GPL-3.0", files=[path])
+                          meta=meta, license=LICENSE, files=[path])

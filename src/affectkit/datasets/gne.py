@@ -21,7 +21,7 @@ from affectkit.datasets.base import (
 )
 from affectkit.labels import get_labelset
 
-LICENSE = 'CC-BY-4.0 (annotations)'
+LICENSE = "CC-BY-4.0 (annotations; headlines: their publishers')"  # what the loader records as the dataset's licence
 CITATION = ('Bostan, Kim and Klinger 2020, "GoodNewsEveryone: A Corpus of News Headlines Annotated with Emotions, '
             'Semantic Roles, and Reader Perception", LREC.')
 
@@ -44,4 +44,4 @@ def load_gne(split: str = "test", root: Path | None = None) -> EmotionDataset:
             "reader_emotion": [r["reader_emotions"] for r in rows],
             "cause": [r["cause"] for r in rows], "source": [r["source"] for r in rows]}
     return EmotionDataset("gne", split, [r["headline"] for r in rows], ls, onehot_rows(labels, len(ls)), meta=meta,
-                          license="CC-BY-4.0 (annotations; headlines: their publishers')", files=[path])
+                          license=LICENSE, files=[path])

@@ -12,7 +12,7 @@ from affectkit.datasets.base import EmotionDataset, data_dir, onehot_rows, requi
 from affectkit.errors import InputError
 from affectkit.labels import get_labelset
 
-LICENSE = 'Apache-2.0'
+LICENSE = "Apache-2.0"  # what the loader records as the dataset's licence
 CITATION = 'Demszky et al. 2020, "GoEmotions: A Dataset of Fine-Grained Emotions", ACL.'
 
 
@@ -34,4 +34,4 @@ def load_goemotions(split: str = "train", root: Path | None = None) -> EmotionDa
             ids.append([int(x) for x in parts[1].split(",")])
             rids.append(parts[2] if len(parts) > 2 else str(len(rids)))
     return EmotionDataset("goemotions", split, texts, ls, onehot_rows(ids, len(ls)), meta={"id": rids},
-                          license="Apache-2.0", files=[path])
+                          license=LICENSE, files=[path])

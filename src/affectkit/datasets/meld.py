@@ -19,7 +19,7 @@ from affectkit.datasets.base import (
 )
 from affectkit.labels import get_labelset
 
-LICENSE = 'GPL-3.0'
+LICENSE = "GPL-3.0"  # what the loader records as the dataset's licence
 CITATION = 'Poria et al. 2019, "MELD: A Multimodal Multi-Party Dataset for Emotion Recognition in Conversations", ACL.'
 
 
@@ -38,4 +38,4 @@ def load_meld(split: str = "test", root: Path | None = None, dyadic: bool = Fals
     meta = {"speaker": [r["Speaker"] for r in rows], "sentiment": [r["Sentiment"].strip() for r in rows],
             "dialogue_id": [r["Dialogue_ID"] for r in rows], "utterance_id": [r["Utterance_ID"] for r in rows]}
     return EmotionDataset("meld_dyadic" if dyadic else "meld", split, [r["Utterance"] for r in rows], ls,
-                          onehot_rows(labels, len(ls)), meta=meta, license="GPL-3.0", files=[path])
+                          onehot_rows(labels, len(ls)), meta=meta, license=LICENSE, files=[path])

@@ -15,7 +15,7 @@ import numpy as np
 from affectkit.datasets.base import EmotionDataset, LabelNormaliser, data_dir, hash_split_rows, require_file
 from affectkit.labels import get_labelset
 
-LICENSE = 'MIT'
+LICENSE = "MIT"  # what the loader records as the dataset's licence
 CITATION = ('PRemo: A Dataset of Emotions Found on Pull Request Discussions; Coutinho et al. 2024, "Looks Good To Me '
             ';-): Assessing Sentiment Analysis Tools for Pull Request Discussions", EASE.')
 
@@ -44,4 +44,4 @@ def load_premo(split: str = "test", root: Path | None = None) -> EmotionDataset:
     meta = {"project": [r["project"] for r in rows], "positive_intensity": pos, "negative_intensity": neg,
             "annotators": [len(r["individual_answers"]) for r in rows]}
     return EmotionDataset("premo", split, [r["raw_message"] for r in rows], ls, votes, category_kind="votes",
-                          meta=meta, license="MIT", files=[path])
+                          meta=meta, license=LICENSE, files=[path])

@@ -19,7 +19,7 @@ from affectkit.datasets.base import (
 )
 from affectkit.labels import get_labelset
 
-LICENSE = 'CC-BY (annotations)'
+LICENSE = "CC-BY (annotations; tweets: Twitter's)"  # what the loader records as the dataset's licence
 CITATION = 'Wang et al. 2016, "SMILE: Twitter Emotion Classification using Domain Adaptation", SAAIP @ IJCAI.'
 
 
@@ -39,4 +39,4 @@ def load_smile(split: str = "test", root: Path | None = None) -> EmotionDataset:
     rows = hash_split_rows(rows, lambda r: r["text"], split, "SMILE")
     labels = [[norm(x) for x in r["Category"].split("|")] for r in rows]
     return EmotionDataset("smile", split, [r["text"] for r in rows], ls, onehot_rows(labels, len(ls)),
-                          license="CC-BY (annotations; tweets: Twitter's)", files=[path])
+                          license=LICENSE, files=[path])

@@ -15,7 +15,7 @@ import numpy as np
 from affectkit.datasets.base import EmotionDataset, check_split, data_dir, require_file
 from affectkit.errors import InputError
 
-LICENSE = 'CC-BY-NC-ND-3.0'
+LICENSE = "CC-BY-NC-ND-3.0"  # what the loader records as the dataset's licence
 CITATION = ('Warriner, Kuperman and Brysbaert 2013, "Norms of valence, arousal, and dominance for 13,915 English '
             'lemmas", Behavior Research Methods.')
 
@@ -42,4 +42,4 @@ def load_warriner(split: str = "test", root: Path | None = None) -> EmotionDatas
     meta = {f"{d}_sd": [float(r[f"{d}.SD.Sum"]) for r in rows] for d in "VAD"}
     meta.update({f"{d}_n": [int(r[f"{d}.Rat.Sum"]) for r in rows] for d in "VAD"})
     return EmotionDataset("warriner", split, [r["Word"] for r in rows], vad=vad, vad_scale="1..9", meta=meta,
-                          license="CC-BY-NC-ND-3.0", files=files)
+                          license=LICENSE, files=files)

@@ -13,7 +13,7 @@ from affectkit.datasets.base import EmotionDataset, onehot_rows, read_tsv, resol
 from affectkit.errors import InputError
 from affectkit.labels import get_labelset
 
-LICENSE = "the user's copy (CC-BY-4.0 upstream)"
+LICENSE = "CC-BY-4.0"  # what the loader records as the dataset's licence
 CITATION = 'Öhman et al. 2020, "XED: A Multilingual Dataset for Sentiment Analysis and Emotion Detection", COLING.'
 
 
@@ -46,4 +46,4 @@ def load_xed(split: str = "all", path: Any = None, neutral_path: Any = None) -> 
             for r in read_tsv(p):
                 texts.append(r[-1])
                 labels.append([])
-    return EmotionDataset("xed", split, texts, ls, onehot_rows(labels, len(ls)), license="CC-BY-4.0", files=files)
+    return EmotionDataset("xed", split, texts, ls, onehot_rows(labels, len(ls)), license=LICENSE, files=files)

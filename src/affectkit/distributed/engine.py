@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,8 +200,7 @@ def _raise_failures(report: PartitionedReport, layout: OutputLayout) -> None:
 
 
 def progress_bar(total: int, enabled: bool):
-    from tqdm.auto import tqdm
+    from affectkit import progress
 
-    return tqdm(total=total, unit="part", disable=not enabled, file=sys.stderr, dynamic_ncols=True,
-                desc="partitions")
+    return progress.progress_bar(total, "part", enabled, "partitions", unit_scale=False)
 

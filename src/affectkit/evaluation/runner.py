@@ -139,10 +139,9 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 class _Progress:
     def __init__(self, total: int, enabled: bool) -> None:
-        from tqdm.auto import tqdm
+        from affectkit.progress import progress_bar
 
-        self.bar = tqdm(total=total, unit="text", unit_scale=True, disable=not enabled, file=sys.stderr,
-                        dynamic_ncols=True, desc="eval")
+        self.bar = progress_bar(total, "text", enabled, "eval")
 
     def update(self, n: int, what: str | None = None) -> None:
         if what:

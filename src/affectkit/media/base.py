@@ -60,7 +60,9 @@ _BMP_HEADER_SIZES = (12, 40, 52, 56, 64, 108, 124)  # a text file may start with
 _CONTAINER_MAGIC = (b"OggS", b"\x1aE\xdf\xa3", b"RIFF")  # Ogg, Matroska/WebM, RIFF: audio or video, probe streams
 
 
-_TEXT_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json", ".txt")
+#: suffixes of the tables and text files ``affectkit analyze`` reads as text input (the media CLI sends those to
+#: the text job; a file with one of them that also looks like text is text without opening Pillow or PyAV)
+TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json", ".txt", ".parquet", ".gz"})
 
 
 def _sniff(head: bytes) -> str | None:
@@ -137,7 +139,7 @@ def detect_modality(path: str | Path) -> str:
     kind = _sniff(head)
     if kind in ("image", "audio", "text"):
         return kind
-    if p.suffix.lower() in _TEXT_SUFFIXES and _looks_like_text(head):  # a table: no need to load Pillow to say so
+    if p.suffix.lower() in TABLE_SUFFIXES and _looks_like_text(head):  # a table: no need to load Pillow to say so
         return "text"
     if kind == "probe":
         probed = _probe_streams(p)

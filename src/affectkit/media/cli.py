@@ -18,9 +18,8 @@ from typing import Any
 import pandas as pd
 
 from affectkit.errors import InputError
-from affectkit.media.base import MediaError, detect_modality
+from affectkit.media.base import TABLE_SUFFIXES, MediaError, detect_modality
 
-TABLE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".json", ".parquet", ".txt", ".ndjson", ".gz"}
 MEDIA_BATCH = 32  # files per model call: bounds the decoded pixels or samples held at once
 SHORT_NAMES = {"default": "media:auto", "media": "media:auto", "face": "media:face", "scene": "media:scene",
                "speech": "media:speech", "video": "media:video"}

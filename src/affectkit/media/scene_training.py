@@ -8,12 +8,12 @@ by US raters; CC BY 4.0). Targets are converted to -1..1.
 from __future__ import annotations
 
 import csv
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from affectkit.hashing import digest_text
 from affectkit.media.scene import RidgeHeads, SceneBackbone
 from affectkit.vad import convert
 
@@ -52,7 +52,7 @@ def load_bass(folder: str | Path) -> RatedImages:
 
 def cached_features(data: RatedImages, backbone: SceneBackbone, cache_dir: str | Path | None) -> np.ndarray:
     """Backbone features of every image, cached in ``cache_dir`` under a hash of the path list."""
-    key = hashlib.sha256("\n".join(data.paths).encode()).hexdigest()[:16]
+    key = digest_text("\n".join(data.paths), 16)
     cache = Path(cache_dir) / f"scene_features_{data.name}_{key}.npy" if cache_dir else None
     if cache is not None and cache.exists():
         return np.load(cache)

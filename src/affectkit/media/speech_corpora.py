@@ -13,7 +13,6 @@ computed from them are cached under ``runs/`` (git-ignored), keyed by the file l
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from affectkit.hashing import digest_json
 from affectkit.labels import LabelSet, get_labelset
 
 #: the RAVDESS emotion classes in the order of the label set ``ravdess``
@@ -115,7 +115,7 @@ def cached(kind: str, corpus: SpeechCorpus, compute: Callable[[Path], object],
            progress: Callable[[str], None] | None = print) -> list:
     """``compute(file)`` for every file of ``corpus``, cached in a JSON file keyed by ``kind`` (include the
     version of whatever computes it) and the files' names and sizes."""
-    key = hashlib.sha256(json.dumps([kind, [(f.name, f.stat().st_size) for f in corpus.files]]).encode()).hexdigest()
+    key = digest_json([kind, [(f.name, f.stat().st_size) for f in corpus.files]])
     path = Path(cache_dir) / f"{corpus.name}-{kind}-{key[:16]}.json"
     if path.exists():
         return list(json.loads(path.read_text()))

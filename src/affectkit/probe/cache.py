@@ -8,7 +8,6 @@ Memory holds one chunk while extracting and one layer of the split while probing
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -17,21 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from affectkit.hashing import digest_json, digest_texts
 from affectkit.probe.extract import LayerStates
 
 
 def texts_digest(texts: Sequence[str]) -> str:
-    h = hashlib.sha256()
-    for t in texts:
-        h.update(t.encode("utf-8", "surrogatepass"))
-        h.update(b"\0")
-    return h.hexdigest()
+    return digest_texts(texts)
 
 
 def cache_key(identity: dict[str, Any], pooling: str) -> str:
     """A short folder name for a model identity and pooling."""
-    raw = json.dumps({**identity, "pooling": pooling}, sort_keys=True, default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+    return digest_json({**identity, "pooling": pooling}, 16)
 
 
 class StateCache:

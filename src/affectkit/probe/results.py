@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from affectkit.jsonable import to_jsonable
 
 
 @dataclass
@@ -39,8 +39,5 @@ def atomic_write(path: Path, text: str) -> None:
 
 def results_payload(rows: list[LayerScore], meta: dict[str, Any]) -> str:
     """``results.json``: the options and every row; an undefined value (no bootstrap) is ``null``, not NaN."""
-
-    def clean(row: LayerScore) -> dict[str, Any]:
-        return {k: None if isinstance(v, float) and np.isnan(v) else v for k, v in asdict(row).items()}
-
-    return json.dumps({**meta, "rows": [clean(r) for r in rows]}, indent=2, default=str, allow_nan=False)
+    return json.dumps(to_jsonable({**meta, "rows": [asdict(r) for r in rows]}), indent=2, default=str,
+                      allow_nan=False)

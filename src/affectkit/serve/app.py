@@ -87,8 +87,7 @@ def create_app(settings: ServeSettings | None = None, analyzers: dict[str, Analy
                               "Send the API key as `Authorization: Bearer KEY` or `X-API-Key: KEY`.",
                   docs_url=None, redoc_url=None,  # /docs with local assets: add_docs_page below
                   **_NO_OPENTELEMETRY)
-    app.state.settings, app.state.batcher, app.state.metrics, app.state.auth = settings, batcher, metrics, auth
-    app.state.service = Service(settings, limits, analyzers, batcher, metrics, auth)
+    app.state.service = Service(settings, analyzers, batcher, metrics, auth)
 
     install_error_handlers(app, metrics)
 

@@ -83,11 +83,14 @@ class Service:
     """What the routes share (``request.app.state.service``)."""
 
     settings: ServeSettings
-    limits: Limits
     analyzers: dict[str, Analyzer]
     batcher: MicroBatcher
     metrics: ServiceMetrics
     auth: bool
+
+    @property
+    def limits(self) -> Limits:
+        return self.settings.limits
 
     def resolve(self, model: str | None, labels: str | None, vad_scale: str | None) -> tuple[str, str | None]:
         model = model or self.settings.default_model

@@ -93,12 +93,9 @@ def portable_base_path(name: str, resolved: str) -> str | None:
 
 def _step_bar(steps: int, epoch: int, epochs: int, enabled: bool) -> Any:
     """A progress bar over one epoch's optimiser steps (on stderr, with the running loss)."""
-    import sys
+    from affectkit.progress import progress_bar
 
-    from tqdm.auto import tqdm
-
-    return tqdm(total=steps, unit="step", desc=f"epoch {epoch + 1}/{epochs}", disable=not enabled, file=sys.stderr,
-                dynamic_ncols=True, leave=False)
+    return progress_bar(steps, "step", enabled, f"epoch {epoch + 1}/{epochs}", unit_scale=False, leave=False)
 
 
 def check_task_files(specs: list[TaskSpec]) -> None:
