@@ -112,10 +112,10 @@ def stock_minilm_onnx(out: Path = Path("runs/cache/minilm-fp32")) -> Path:
 
 
 def run(models: list[str], l2: float, balance: float, out_json: str | None, max_train_rows: int | None = MAX_TRAIN_ROWS,
-        fallback: bool = True, in_domain: bool = True) -> dict:
+        fallback: bool = True, in_domain: bool = True, mask: bool = True) -> dict:
     tests = {n: load_split(n, SPLITS[n][2], MAX_TEST_ROWS) for n in TEST_SETS}
     pool = {n: (load_split(n, SPLITS[n][0], max_train_rows), load_split(n, SPLITS[n][1])) for n in SHIP}
-    results: dict = {"l2": l2, "balance": balance, "max_train_rows": max_train_rows, "fallback": fallback,
+    results: dict = {"l2": l2, "balance": balance, "max_train_rows": max_train_rows, "fallback": fallback, "mask": mask,
                      "rows": {n: len(d) for n, d in tests.items()}, "models": {}}
     decisions_of: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for spec in models:
@@ -138,7 +138,7 @@ def run(models: list[str], l2: float, balance: float, out_json: str | None, max_
                     continue
                 data = [TransferData(n, tr, xs[n][0], dv, xs[n][1]) for n, (tr, dv) in pool.items()
                         if include_self or n != name]
-                head = fit_transfer_head(ds.labelset, data, l2=l2, balance=balance)
+                head = fit_transfer_head(ds.labelset, data, l2=l2, balance=balance, mask_unreached=mask)
                 dist, _, _ = predict_transfer(head, xt[name])
                 rule = head.fallback_below if fallback else None
                 gold_rows, pred_rows = scored_rows(name, ds, dist, decide(head, xt[name], rule))
@@ -210,10 +210,12 @@ def main() -> None:
                     help="fixed sample of larger training sets (GoEmotions); 0 = every row")
     ap.add_argument("--no-fallback", action="store_true", help="decide by the per-label thresholds alone")
     ap.add_argument("--no-in-domain", action="store_true", help="skip the in-domain reference column")
+    ap.add_argument("--no-mask", action="store_true",
+                    help="hold every label against every dataset's rows, even labels the dataset has no name for")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
     print_table(run(args.models, args.l2, args.balance, args.json, args.max_train_rows or None,
-                    not args.no_fallback, not args.no_in_domain))
+                    not args.no_fallback, not args.no_in_domain, not args.no_mask))
 
 
 if __name__ == "__main__":

@@ -150,6 +150,17 @@ def test_missing_input_and_unknown_extension(tmp_path):
     assert r.returncode == 1 and "--format" in r.stderr.decode()
 
 
+def test_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path, lexicon):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"text": ["happy", "sad"]}).to_csv(src, index=False)
+    before = src.read_bytes()
+    for args in (("analyze", str(src), "-o", str(src)), ("analyze", str(src), "-o", str(tmp_path / "." / "in.csv")),
+                 ("rank", str(src), "--by", "valence", "-o", str(src))):
+        r = run_cli(*args, "--model", lexicon, "-q")
+        assert r.returncode == 1 and "is the input file" in r.stderr.decode(), args
+        assert src.read_bytes() == before
+
+
 def test_output_column_clash_asks_for_a_prefix(tmp_path, lexicon):
     src = tmp_path / "in.csv"
     pd.DataFrame({"text": ["happy"], "valence": [1]}).to_csv(src, index=False)

@@ -13,7 +13,16 @@ from conftest import ROOT, run_cli, shared_data
 from PIL import Image
 from test_media_base import png_bomb
 
-from affectkit.media.face import FaceAnalyzer, box_iou, non_max_suppression, square_crop
+from affectkit.media.face import (
+    FaceAnalyzer,
+    FaceDetector,
+    FaceOptions,
+    box_iou,
+    centre_square,
+    looks_like_face_crop,
+    non_max_suppression,
+    square_crop,
+)
 from affectkit.media.scene import RidgeHeads, SceneAnalyzer
 from affectkit.media.scene_training import cross_validated_r, pearson_r
 
@@ -82,6 +91,52 @@ def test_face_rows_fallback_and_va_from_categories(tmp_path, face):
     assert segs.intensity[0] == pytest.approx(1.0)  # 1 - p(neutral)
 
 
+def tight_crop(path, side: int, inset: int = 12) -> str:
+    """The drawn face cut so tightly that the face touches the borders (the cascade then misses it), resized."""
+    im = Image.open(drawn_face(path.with_name("whole_" + path.name))).convert("L")
+    im.crop((inset, inset, 96 - inset, 96 - inset)).resize((side, side), Image.Resampling.BILINEAR).save(path)
+    return str(path)
+
+
+def test_face_crop_rules_by_hand():
+    rng = np.random.default_rng(0)
+    textured = rng.integers(0, 255, (80, 64)).astype(np.uint8)
+    assert looks_like_face_crop(textured, 96)  # small, 1.25:1, not flat
+    assert not looks_like_face_crop(np.full((80, 64), 128, np.uint8), 96)  # flat: no face in it
+    assert not looks_like_face_crop(rng.integers(0, 255, (120, 100)).astype(np.uint8), 96)  # too big
+    assert not looks_like_face_crop(rng.integers(0, 255, (90, 40)).astype(np.uint8), 96)  # 2.25:1, no face crop
+    assert not looks_like_face_crop(textured, 0)  # the rule switched off
+    assert centre_square((100, 60)).tolist() == [0, 20, 60, 60] and centre_square((50, 80)).tolist() == [15, 0, 50, 50]
+
+
+def test_tight_face_crop_is_found_only_with_the_padded_search(tmp_path):
+    gray = np.asarray(Image.open(tight_crop(tmp_path / "tight.png", 300)))
+    detector = FaceDetector(FaceOptions())
+    assert len(detector.detect(gray)) == 0  # the face fills the image: the plain search misses it
+    assert detector.fills_image(gray) and not FaceDetector(FaceOptions(crop_pad=0)).fills_image(gray)
+    canvas = np.full((1000, 1400), 90, np.uint8)
+    canvas[350:650, 550:850] = gray
+    assert len(detector.detect(canvas)) == 1  # with context around it the same face is found
+    assert not detector.fills_image(canvas)  # a face under half the image's shorter side: not a face crop
+    sky = np.tile(np.linspace(40, 220, 400).astype(np.uint8), (300, 1))  # a big photo with no face
+    assert not detector.fills_image(sky)
+
+
+def test_face_crops_are_classified_whole_and_big_faceless_photos_stay_errors(tmp_path):
+    tight, thumb = tight_crop(tmp_path / "tight.png", 300), tight_crop(tmp_path / "thumb.png", 72)
+    strict = FaceAnalyzer(crop_pad=0, small_crop=0)
+    assert [strict.analyze(p).error for p in (tight, thumb)] == ["no face found"] * 2
+    both = FaceAnalyzer().analyze_batch([tight, thumb])
+    assert both.errors == [None, None] and both.extra["n_faces"] == [1, 1]
+    assert both.extra["face_box"] == [[0, 0, 300, 300], [0, 0, 72, 72]]
+    padded_only = FaceAnalyzer(small_crop=0).analyze_batch([tight, thumb])  # the thumbnail is found either way
+    assert padded_only.errors == [None, None]
+    small_only = FaceAnalyzer(crop_pad=0).analyze_batch([tight, thumb])
+    assert small_only.errors == ["no face found", None]
+    Image.fromarray(np.tile(np.linspace(40, 220, 400).astype(np.uint8), (300, 1))).save(tmp_path / "sky.png")
+    assert FaceAnalyzer().analyze(str(tmp_path / "sky.png")).error == "no face found"
+
+
 @pytest.mark.skipif(not REAL_FACE.exists(), reason="faces_eval not found (shared data)")
 def test_real_face_is_found_with_box(face, tmp_path):
     pred = face.analyze(str(REAL_FACE))
@@ -89,6 +144,15 @@ def test_real_face_is_found_with_box(face, tmp_path):
     segs = face.analyze_segments_batch([str(REAL_FACE)])
     x, _, w, _ = segs.extra["face_box"][0]
     assert 40 < w < 220 and 0 <= x and x + w <= 256 and segs.extra["segment"] == [0]
+
+
+def test_face_box_is_in_pixels_of_the_stored_image_when_a_jpeg_decodes_at_reduced_scale(tmp_path, face):
+    canvas = Image.new("L", (1600, 1200), 90)
+    smile = Image.open(drawn_face(tmp_path / "smile.png")).resize((600, 600), Image.Resampling.NEAREST)
+    canvas.paste(smile, (500, 300))
+    canvas.save(tmp_path / "big.jpg", quality=95)  # decoded at 1/4 scale (draft) for detection
+    x, y, w, h = face.analyze(str(tmp_path / "big.jpg")).extra["face_box"]
+    assert 450 < x < 550 and 250 < y < 350 and 500 < w < 700 and w == h
 
 
 def test_ridge_heads_and_pearson_by_hand():

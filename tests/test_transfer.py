@@ -69,6 +69,40 @@ def test_transfer_targets_send_unmatched_mass_to_none_or_neutral():
     assert e.multi[1, ekman.index("neutral")] == 1 and e.multi[0, ekman.index("neutral")] == 0
 
 
+def test_labels_a_dataset_cannot_express_are_left_out_of_its_emotional_rows():
+    # brighter (anger fear joy sadness surprise) reaches ISEAR's joy, fear, anger and sadness; it has no label for
+    # disgust, shame or guilt. Its fear row says nothing about those three; its empty row rules out all seven.
+    ds = _ds("brighter", [[0, 1, 0, 0, 1], [0, 0, 0, 0, 0]])
+    t = transfer_targets(ds, get_labelset("isear"))
+    assert t.said[0].tolist() == [True, True, True, True, False, False, False]
+    assert t.said[1].all()
+    # a dataset in the target's own set speaks about every label
+    assert transfer_targets(_ds("brighter", [[1, 0, 0, 0, 0]]), get_labelset("brighter")).said.all()
+    # onto a set with a neutral label, neutral is always spoken about
+    ekman = get_labelset("ekman")
+    e = transfer_targets(_ds("smile", [[1, 0, 0, 0, 0, 0]]), ekman)  # smile has no fear
+    assert e.said[0, ekman.index("neutral")] and not e.said[0, ekman.index("fear")]
+
+
+def test_masked_outputs_get_no_loss_and_stay_at_zero():
+    # three outputs; output 2 is masked on every row: its weights get no gradient, so they stay at their start (0),
+    # and the softmax over outputs 0 and 1 is fit as if output 2 did not exist (the same fit as a 2-output model)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 2))
+    y = np.eye(3)[(x[:, 0] > 0).astype(int)]
+    mask = np.ones((30, 3), bool)
+    mask[:, 2] = False
+    fit = fit_linear(x, y, np.ones(30), 0.1, "softmax", mask=mask)
+    np.testing.assert_array_equal(fit.w[2], 0.0)
+    assert fit.b[2] == 0.0
+    two = fit_linear(x, y[:, :2], np.ones(30), 0.1, "softmax")
+    np.testing.assert_allclose(fit.w[:2], two.w, atol=1e-4)
+    sig = fit_linear(x, y, np.ones(30), 0.1, "sigmoid", mask=mask)
+    np.testing.assert_array_equal(sig.w[2], 0.0)
+    # unmasked, the same all-zero column is pushed down
+    assert fit_linear(x, y, np.ones(30), 0.1, "sigmoid").b[2] < -1
+
+
 def test_soft_published_mapping_shares_mass():
     # GoEmotions love = joy + trust (Plutchik's dyad): half to each
     ls = get_labelset("goemotions")

@@ -179,7 +179,7 @@ def run_rank(input_path: str, output: str | None, analyzer, attribute: str, *, t
     import time
 
     from affectkit.runner import AnalyzeOptions
-    from affectkit.tabular import check_input, read_chunks
+    from affectkit.tabular import check_input, check_output, read_chunks
 
     t0 = time.time()
     report = RankReport(output=str(output) if output else None)
@@ -187,6 +187,7 @@ def run_rank(input_path: str, output: str | None, analyzer, attribute: str, *, t
     try:
         input_path, fmt = _spool_stdin(input_path, fmt, tmp)
         fmt = check_input(input_path, fmt)
+        check_output(input_path, output)
         options = AnalyzeOptions(text_col=text_col, labels=labels, batch_size=batch_size)
         all_scores, failures = _score_pass(input_path, fmt, analyzer, attribute, options, chunk_size, progress)
         report.errors = len(failures)

@@ -21,7 +21,7 @@ from affectkit.errors import InputError, RowErrorsError
 from affectkit.labels import get_labelset
 from affectkit.progress import progress_bar
 from affectkit.reports import JobReport
-from affectkit.tabular import PartWriter, check_input, read_chunks, write_frame
+from affectkit.tabular import PartWriter, check_input, check_output, read_chunks, write_frame
 from affectkit.tabular.writers import fingerprint_file
 
 if TYPE_CHECKING:
@@ -158,6 +158,7 @@ def run_analyze(input_path: str | Path, output: str | Path | None, analyzer: Ana
     from the last finished chunk.
     """
     fmt = check_input(input_path, fmt)
+    check_output(input_path, output)
     report = AnalyzeReport(output=str(output) if output else None)
     t0 = time.time()
     is_file = str(input_path) != "-"

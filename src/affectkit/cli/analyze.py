@@ -196,6 +196,9 @@ def analyze(
             )
         except InputError as e:
             raise typer.BadParameter(str(e)) from None
+    from affectkit.tabular import check_output
+
+    check_output(input, output)  # before anything is written
     from affectkit.media.cli import media_input  # image, audio and video inputs go their own way
 
     media = media_input(input, path_col, fmt)

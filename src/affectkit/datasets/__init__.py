@@ -8,7 +8,9 @@ or graded scores; VAD on a stated scale; an intensity; ranked emotions; open-voc
 Two kinds of loader:
 
 - the datasets in the shared data folder, each read in the format its ``SOURCE.md`` describes: ``goemotions``,
-  ``emobank``, ``meld``, ``emorynlp``, ``dailydialog``, ``armanemo``, ``crema_d``, ``warriner``;
+  ``emobank``, ``meld``, ``emorynlp``, ``dailydialog``, ``armanemo``, ``crema_d``, ``warriner``; and the media
+  datasets (``texts`` holds each row's file path, for ``media:`` analyzers): ``oasis``, ``bass`` (images, valence
+  and arousal), ``faces_eval`` (face photos, FER classes), ``ravdess_speech`` and ``emodb`` (speech clips);
 - public file formats users bring, read from ``path``: ``semeval2018-ec``, ``semeval2018-ei-reg``,
   ``semeval2018-ei-oc``, ``semeval2018-v-reg``, ``semeval2018-v-oc``, ``wassa2017``, ``isear``, ``xed``,
   ``semeval2007``, ``eemo`` (an EEmo-Bench-style file: ranked top-3 emotions plus VAD), and ``table`` (any CSV,
@@ -34,16 +36,21 @@ from affectkit.datasets.base import (
     hash_split,
     resolve_paths,
 )
+from affectkit.datasets.bass import load_bass
 from affectkit.datasets.brighter import BRIGHTER_FILES, load_brighter
 from affectkit.datasets.crema_d import CREMA_D_MODALITIES, CREMA_D_SENTENCES, load_crema_d
 from affectkit.datasets.dailydialog import load_dailydialog, parse_numpy_strings
 from affectkit.datasets.emobank import load_emobank
+from affectkit.datasets.emodb import load_emodb
 from affectkit.datasets.emorynlp import EMORYNLP_SPLITS, load_emorynlp
+from affectkit.datasets.faces_eval import FACES_EVAL_TO_FER, load_faces_eval
 from affectkit.datasets.gne import GNE_LABELS, load_gne
 from affectkit.datasets.goemotions import load_goemotions
 from affectkit.datasets.isear import ISEAR_CODES, load_isear
 from affectkit.datasets.meld import load_meld
+from affectkit.datasets.oasis import load_oasis
 from affectkit.datasets.premo import PREMO_LABELS, load_premo
+from affectkit.datasets.ravdess import load_ravdess_speech
 from affectkit.datasets.semeval2007 import load_semeval2007
 from affectkit.datasets.semeval2018 import (
     load_semeval2018_ec,
@@ -72,6 +79,11 @@ LOADERS: dict[str, Callable[..., EmotionDataset]] = {
     "gne": load_gne,
     "premo": load_premo,
     "smile": load_smile,
+    "oasis": load_oasis,
+    "bass": load_bass,
+    "faces_eval": load_faces_eval,
+    "ravdess_speech": load_ravdess_speech,
+    "emodb": load_emodb,
     "semeval2018-ec": load_semeval2018_ec,
     "semeval2018-ei-reg": load_semeval2018_ei_reg,
     "semeval2018-ei-oc": load_semeval2018_ei_oc,
@@ -88,6 +100,8 @@ LOADERS: dict[str, Callable[..., EmotionDataset]] = {
 
 SHARED_DATASETS = ("goemotions", "emobank", "meld", "emorynlp", "dailydialog", "armanemo", "crema_d", "warriner",
                    "brighter", "gne", "premo", "smile")
+#: shared datasets whose rows are media files (``texts`` holds each row's image or audio path)
+MEDIA_DATASETS = ("oasis", "bass", "faces_eval", "ravdess_speech", "emodb")
 
 
 def load_dataset(name: str, split: str = "train", **kwargs) -> EmotionDataset:
@@ -115,10 +129,12 @@ __all__ = [
     'CREMA_D_SENTENCES',
     'EMORYNLP_SPLITS',
     'EmotionDataset',
+    'FACES_EVAL_TO_FER',
     'GNE_LABELS',
     'ISEAR_CODES',
     'LOADERS',
     'LabelNormaliser',
+    'MEDIA_DATASETS',
     'PREMO_LABELS',
     'SHARED_DATASETS',
     'SMILE_LABELS',
@@ -128,18 +144,23 @@ __all__ = [
     'describe',
     'hash_split',
     'load_armanemo',
+    'load_bass',
     'load_brighter',
     'load_crema_d',
     'load_dailydialog',
     'load_dataset',
     'load_eemo',
     'load_emobank',
+    'load_emodb',
     'load_emorynlp',
+    'load_faces_eval',
     'load_gne',
     'load_goemotions',
     'load_isear',
     'load_meld',
+    'load_oasis',
     'load_premo',
+    'load_ravdess_speech',
     'load_semeval2007',
     'load_semeval2018_ec',
     'load_semeval2018_ei_oc',

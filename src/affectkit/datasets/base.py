@@ -271,3 +271,13 @@ def read_gold_columns(path: Path, width: int) -> dict[str, list[float]]:
             raise InputError(f"{path}:{lineno}: expected an id and {width} number(s)")
         out[parts[0]] = [float(x) for x in parts[1:]]
     return out
+
+
+def rated_images(name: str, split: str, paths: Sequence[str], valence: np.ndarray, arousal: np.ndarray,
+                 table: Path, license: str) -> EmotionDataset:
+    """A dataset of images with mean valence and arousal ratings on -1..1: ``texts`` holds each image's path (the
+    item a media analyzer reads), ``vad`` the ratings (dominance NaN), ``meta["id"]`` the file stems."""
+    vad = np.c_[valence, arousal, np.full(len(paths), np.nan)]
+    return EmotionDataset(name, split, list(paths), vad=vad, vad_scale="-1..1",
+                          meta={"id": [Path(p).stem for p in paths]}, license=license, files=[table])
+

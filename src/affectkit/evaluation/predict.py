@@ -123,7 +123,10 @@ def records_from_batch(batch: BatchPrediction, plan: LabelPlan | None = None) ->
         row = batch.dist[i]
         failed = bool(np.isnan(row).any())
         rec: dict[str, Any] = {"error": batch.errors[i]}
-        if failed and rec["error"] is None:
+        # a row without a distribution may still have scalars (the scene model gives valence and arousal only)
+        scalars = (vad is not None and not np.isnan(vad[i]).all()) or (
+            batch.intensity is not None and not np.isnan(batch.intensity[i]))
+        if failed and rec["error"] is None and not scalars:
             rec["error"] = "no prediction"
         rec["dist"] = None if failed else [round(float(x), 6) for x in row]
         rec["scores"] = (None if failed or batch.scores is None else
@@ -144,6 +147,14 @@ def records_from_batch(batch: BatchPrediction, plan: LabelPlan | None = None) ->
     return out
 
 
+def analyzer_reads(analyzer: Analyzer) -> tuple[str, ...]:
+    """The kinds of item an analyzer reads: a media analyzer's ``accepts`` (the router's routes), else text."""
+    routes = getattr(analyzer, "routes", None)
+    if isinstance(routes, dict):
+        return tuple(routes)
+    return tuple(getattr(analyzer, "accepts", None) or ("text",))
+
+
 def predict_chunk(analyzer: Analyzer, items: Sequence[Any], labels: "str | LabelSet | None" = None,
                   via: "str | LabelSet | None" = None, batch_size: int = DEFAULT_BATCH_SIZE,
                   plan: LabelPlan | None = None) -> list[dict[str, Any]]:
@@ -153,6 +164,10 @@ def predict_chunk(analyzer: Analyzer, items: Sequence[Any], labels: "str | Label
     for analyzers that cannot answer in ``labels`` natively (see :func:`plan_labels`).
     """
     plan = plan or plan_labels(analyzer, labels, via)
+    if analyzer_reads(analyzer) != ("text",):  # files: bound the decoded pixels or samples held at once
+        from affectkit.media.cli import MEDIA_BATCH
+
+        batch_size = min(batch_size, MEDIA_BATCH)
     out: list[dict[str, Any]] = []
     for b in range(0, len(items), batch_size):
         batch = analyzer.analyze_batch(list(items[b : b + batch_size]), plan.source)

@@ -53,6 +53,7 @@ PERCEPTION = (SINGLE, MULTI)
 METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("accuracy", True, "top label", "mean over rows", (SINGLE, CHOICE, "pairwise")),
     MetricSpec("macro_f1", True, "label decisions", "F1 per label, unweighted mean", PERCEPTION),
+    MetricSpec("macro_recall", True, "top label", "recall per gold label, unweighted mean (UAR)", (SINGLE,)),
     MetricSpec("micro_f1", True, "label decisions", "F1 of pooled counts", PERCEPTION),
     MetricSpec("weighted_f1", True, "label decisions", "F1 per label, mean weighted by support", PERCEPTION),
     MetricSpec("jaccard", True, "label decisions", "mean over rows of |G∩P| / |G∪P|", (MULTI,)),

@@ -34,6 +34,7 @@ from affectkit.evaluation.predict import (
     LabelPlan,
     PredictionArrays,
     Unsupported,
+    analyzer_reads,
     plan_labels,
     predict_chunk,
 )
@@ -129,6 +130,10 @@ def load_for_evaluation(spec: "str | Analyzer") -> Analyzer:
 
     if isinstance(spec, str) and (spec in shipped_models() or (Path(spec) / CONFIG_FILE).is_file()):
         return affectkit.load(spec, evidence=False)
+    if isinstance(spec, str) and spec != "default" and not Path(spec).exists():
+        from affectkit.media.cli import media_model
+
+        spec = media_model(spec)  # the short names of `affectkit analyze`: face, scene, speech, video, media
     return affectkit.load(spec)
 
 
@@ -323,6 +328,11 @@ def model_pairs(entry: ModelSpec, analyzer: Analyzer, prepared: list[Prepared],
         result: dict[str, Any] = {"model": entry.name, "task": task.name, "type": task.kind}
         if data is None:
             out.append({**result, "status": "skipped", "reason": reason})
+            continue
+        reads = analyzer_reads(analyzer)
+        if task.modality not in reads:
+            out.append({**result, "status": "skipped", "reason": f"{entry.name} reads {' and '.join(reads)}; the "
+                        f"items of task {task.name} are {task.modality}"})
             continue
         try:
             plan = plan_labels(analyzer, task.labels, task.via)

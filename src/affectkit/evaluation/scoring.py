@@ -47,6 +47,8 @@ def score_task(task: Task, data: TaskData, preds: PredictionArrays, n_boot: int 
 
 # -- perception -------------------------------------------------------------------------------------------------
 def _perception(task: Task, data: TaskData, P: PredictionArrays, n_boot: int, seed: int) -> Scored:
+    if len(P) and P.failed.all() and all(e is None for e in P.errors):
+        raise Unsupported("the analyzer gives no emotion distribution (e.g. valence and arousal only)")
     if task.mode == "multi-label":
         return _perception_multi(task, data, P, n_boot, seed)
     return _perception_single(task, data, P, n_boot, seed)
@@ -127,6 +129,8 @@ def _perception_single(task: Task, data: TaskData, P: PredictionArrays, n_boot: 
 def _single_metric(name: str, g, p, G, Pm, dist, conf, n_bins: int) -> StatFn:
     if name == "accuracy":
         return lambda idx: M.accuracy(g[idx], p[idx])
+    if name == "macro_recall":  # unweighted average recall over the labels the gold has (balanced accuracy)
+        return lambda idx: _macro_recall(G[idx], Pm[idx])
     if name.endswith("_f1"):
         avg = name[: -len("_f1")]
         return lambda idx: M.f1_score(G[idx], Pm[idx], avg)
@@ -136,6 +140,12 @@ def _single_metric(name: str, g, p, G, Pm, dist, conf, n_bins: int) -> StatFn:
     if name == "ece":
         return _ece_fn(conf, (g == p).astype(float), n_bins)
     raise ValueError(name)  # pragma: no cover - validated by parse_task
+
+
+def _macro_recall(G: np.ndarray, Pm: np.ndarray) -> float:
+    prf = M.per_label_prf(G, Pm)
+    present = prf["support"] > 0
+    return float(prf["recall"][present].mean()) if present.any() else math.nan
 
 
 def _multiple_choice(task: Task, data: TaskData, P: PredictionArrays, gold_all: np.ndarray, keep: np.ndarray,

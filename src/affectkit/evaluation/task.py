@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 TASK_TYPES = ("perception", "emotion_ranking", "item_ranking", "assessment", "description", "pairwise", "cause")
 PERCEPTION_MODES = ("single-label", "multi-label", "multiple-choice")
 SCALAR_TARGETS = ("valence", "arousal", "dominance", "intensity")
+#: what a task's items are: texts, or paths to image / audio / video files (read by the ``media:`` analyzers)
+MODALITIES = ("text", "image", "audio", "video")
 
 DEFAULT_METRICS: dict[str, list[str]] = {
     "perception/single-label": ["accuracy", "macro_f1", "weighted_f1", "best2_accuracy", "best3_accuracy", "ece"],
@@ -94,6 +96,7 @@ class Task:
     tags: list[str] = field(default_factory=list)
     source: Path | None = None
     context: dict[str, Any] | None = None  # conversation context (affectkit.context.ContextOptions.from_mapping)
+    modality: str = "text"  # what the items are (MODALITIES); a model that reads another kind is skipped
 
     def context_options(self) -> "ContextOptions | None":
         """The task's conversation context (``context:`` in the task file), or ``None``."""
@@ -132,7 +135,7 @@ def parse_task(spec: dict[str, Any], source: Path | None = None) -> Task:
     if not isinstance(spec, dict):
         raise InputError(f"{where}: a task file must hold a mapping of keys")
     known = {"task", "description", "type", "dataset", "labels", "via", "mode", "target", "attribute", "metrics",
-             "headline", "options", "tags", "context"}
+             "headline", "options", "tags", "context", "modality"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise InputError(f"{where}: unknown key(s) {unknown}; task keys are {', '.join(sorted(known))}")
@@ -176,6 +179,9 @@ def parse_task(spec: dict[str, Any], source: Path | None = None) -> Task:
         raise InputError(f"{where}: assessment target must be vad, valence, arousal, dominance or intensity")
     task = Task(str(name), ttype, dspec, str(spec.get("description", "")).strip(), labels, via, mode, target,
                 spec.get("attribute"), source=source, tags=[str(t) for t in spec.get("tags", [])])
+    task.modality = str(spec.get("modality", "text"))
+    if task.modality not in MODALITIES:
+        raise InputError(f"{where}: modality must be one of {', '.join(MODALITIES)}; got {task.modality!r}")
     metrics = spec.get("metrics") or DEFAULT_METRICS[task.kind]
     for m in metrics:
         try:

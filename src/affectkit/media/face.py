@@ -6,6 +6,12 @@ overlapping boxes merged (non-maximum suppression at IoU 0.3). Each box is grown
 square, turned to 64x64 grayscale, and classified by the mini-Xception of Arriaga, Ploeger and Valdenegro (2017)
 trained on FER-2013 (Goodfellow et al. 2013), averaged with its horizontal mirror (test-time augmentation).
 
+Where no face is found, the image may itself be a tight face crop (the face touching the borders leaves the
+cascade's window no context, so it misses it). It is then classified whole (its centre square) when either
+(1) the cascades, run again on the image padded with a grey border, find a face at least half the image's shorter
+side (the face fills the image), or (2) the image is small and near-square like a face thumbnail (shorter side at
+most ``small_crop`` px, sides within 1.5x of each other) and not flat. Otherwise the row is "no face found".
+
 Per face: the 7 FER classes (mapped to any label set through the label mappings; ``fer`` -> ``ekman`` is
 one-to-one), valence and arousal as the expectation of the class distribution over the Russell and Mehrabian (1977)
 anchors (:func:`affectkit.vad.distribution_to_vad`; no dominance), and intensity = 1 - p(neutral). The image's row
@@ -31,6 +37,9 @@ from affectkit.vad import distribution_to_vad
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "pretrained" / "face"
 CROP = 64  # the classifier's input side
+CROP_ASPECT = 1.5  #: a face crop's longer side is at most this times its shorter side (faces are about 1.3 tall)
+CROP_FILL = 0.5  #: a face found on the padded image marks a face crop when its side is at least this share of the image
+FLAT_STD = 8.0  #: an image whose grey levels vary less than this (standard deviation, 0..255) has no face
 _CASCADES = {"default": "haarcascade_frontalface_default.xml", "alt2": "haarcascade_frontalface_alt2.xml",
              "alt": "haarcascade_frontalface_alt.xml"}
 
@@ -48,7 +57,12 @@ class FaceOptions:
     min_face: int = 24  #: smallest face side searched, in pixels of the stored image
     detect_side: int = 192  #: images are resized so their shorter side is at most (and, when small, at least) this
     max_faces: int = 32  #: at most this many faces per image, largest first
-    whole_image_fallback: bool = False  #: no face found: classify the whole (square-cropped) image instead of an error
+    #: no face found: search again with a grey border of this share of the shorter side; a face that fills the
+    #: image (side >= half the shorter side) marks it a face crop, classified whole (0: off)
+    crop_pad: float = 0.3
+    #: no face found in an image whose shorter side is at most this (px), near-square and not flat: a face crop (0: off)
+    small_crop: int = 96
+    whole_image_fallback: bool = False  #: no face found: classify the whole image (centre square) instead of an error
     max_pixels: int = MAX_IMAGE_PIXELS  #: larger images are refused (decompression bomb)
 
     @classmethod
@@ -88,23 +102,43 @@ class FaceDetector:
         if any(c.empty() for c in self.cascades):
             raise MediaError(f"OpenCV {cv2.__version__} ships no Haar cascades (opencv 5 dropped them; install <5)")
 
-    def detect(self, gray: np.ndarray) -> np.ndarray:
-        o = self.options
+    def _prepared(self, gray: np.ndarray) -> tuple[np.ndarray, float]:
+        """The equalised copy searched (shorter side ``detect_side``, at most 4x upscaled) and its scale."""
         h, w = gray.shape
-        scale = min(o.detect_side / min(h, w), 4.0)
+        scale = min(self.options.detect_side / min(h, w), 4.0)
         small = gray if abs(scale - 1) < 0.05 else self.cv2.resize(
             gray, (max(1, round(w * scale)), max(1, round(h * scale))),
             interpolation=self.cv2.INTER_AREA if scale < 1 else self.cv2.INTER_LINEAR)
-        small = self.cv2.equalizeHist(small)
+        return self.cv2.equalizeHist(small), scale
+
+    def _search(self, small: np.ndarray, scale: float) -> np.ndarray:
+        """Boxes in ``small``: the cascades in turn, the next only where the previous found nothing."""
+        o = self.options
         min_side = max(12, int(o.min_face * scale))
         boxes = np.zeros((0, 4))
-        for cascade in self.cascades:  # the next cascade only where the previous found nothing
+        for cascade in self.cascades:
             boxes = np.asarray(cascade.detectMultiScale(small, scaleFactor=o.scale_factor, minNeighbors=o.min_neighbors,
                                                         minSize=(min_side, min_side)), dtype=np.float64).reshape(-1, 4)
             if len(boxes):
                 break
-        boxes = non_max_suppression(boxes, 0.3) / scale
-        return np.round(boxes[: o.max_faces]).astype(np.int64)
+        return boxes
+
+    def detect(self, gray: np.ndarray) -> np.ndarray:
+        small, scale = self._prepared(gray)
+        boxes = non_max_suppression(self._search(small, scale), 0.3) / scale
+        return np.round(boxes[: self.options.max_faces]).astype(np.int64)
+
+    def fills_image(self, gray: np.ndarray) -> bool:
+        """Whether, padded with a mid-grey border of ``crop_pad`` of its shorter side, the image shows a face at
+        least :data:`CROP_FILL` of its shorter side: a tight face crop, which :meth:`detect` misses for want of
+        context around the face."""
+        if self.options.crop_pad <= 0:
+            return False
+        small, scale = self._prepared(gray)
+        pad = max(1, round(self.options.crop_pad * min(small.shape)))
+        padded = self.cv2.copyMakeBorder(small, pad, pad, pad, pad, self.cv2.BORDER_CONSTANT, value=128)
+        boxes = self._search(padded, scale)
+        return bool(len(boxes)) and float(boxes[:, 2].max()) >= CROP_FILL * min(small.shape)
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -123,6 +157,20 @@ def non_max_suppression(boxes: np.ndarray, iou: float) -> np.ndarray:
         if not kept or box_iou(boxes[i], np.stack(kept)).max() <= iou:
             kept.append(boxes[i])
     return np.stack(kept) if kept else np.zeros((0, 4))
+
+
+def looks_like_face_crop(gray: np.ndarray, small_crop: int) -> bool:
+    """A small near-square image with some detail (e.g. a face thumbnail cut from a larger photo): shorter side at
+    most ``small_crop`` px, longer side at most :data:`CROP_ASPECT` times it, grey-level spread >= :data:`FLAT_STD`."""
+    h, w = gray.shape
+    return 0 < min(h, w) <= small_crop and max(h, w) <= CROP_ASPECT * min(h, w) and float(gray.std()) >= FLAT_STD
+
+
+def centre_square(shape: tuple[int, ...]) -> np.ndarray:
+    """The largest centred square ``(x, y, side, side)`` of an image of ``shape`` (rows, columns)."""
+    h, w = shape[:2]
+    side = min(h, w)
+    return np.array([(w - side) // 2, (h - side) // 2, side, side], dtype=np.int64)
 
 
 def square_crop(gray: np.ndarray, box: np.ndarray, margin: float) -> np.ndarray:
@@ -186,19 +234,28 @@ class FaceAnalyzer(MediaAnalyzer):
         self._local = threading.local()  # a cascade object is not safe to share between threads: one per thread
 
     def faces(self, path: str) -> tuple[np.ndarray, np.ndarray]:
-        """The face boxes ``(n, 4)`` and 64x64 crops ``(n, 64, 64)`` of one image; :class:`MediaError` if none."""
+        """The face boxes ``(n, 4)``, in pixels of the image as stored, and 64x64 crops ``(n, 64, 64)`` of one
+        image; :class:`MediaError` if none."""
         o = self.options
         gray = np.asarray(open_image(path, "L", o.max_pixels, draft_size=o.detect_side))
         detector = getattr(self._local, "detector", None)
         if detector is None:
             detector = self._local.detector = FaceDetector(o)
         boxes = detector.detect(gray)
-        if len(boxes) == 0:
-            if not o.whole_image_fallback:
+        if len(boxes) == 0:  # a face crop (or, by request, any image) is classified whole: its centre square
+            if not (o.whole_image_fallback or looks_like_face_crop(gray, o.small_crop) or detector.fills_image(gray)):
                 raise MediaError("no face found")
-            boxes = np.array([[0, 0, gray.shape[1], gray.shape[0]]], dtype=np.int64)
-            return boxes, square_crop(gray, boxes[0], 0.0)[None]
-        return boxes, np.stack([square_crop(gray, b, o.margin) for b in boxes])
+            boxes = centre_square(gray.shape)[None]
+            crops = square_crop(gray, boxes[0], 0.0)[None]
+        else:
+            crops = np.stack([square_crop(gray, b, o.margin) for b in boxes])
+        if min(gray.shape) >= o.detect_side:  # a large JPEG may have been decoded at 1/2, 1/4 or 1/8 scale
+            from PIL import Image
+
+            with Image.open(path) as stored:
+                k = max(stored.size) / max(gray.shape)
+            boxes = np.round(boxes * k).astype(np.int64) if k > 1.5 else boxes
+        return boxes, crops
 
     def _faces_or_error(self, path: Any) -> tuple[np.ndarray, np.ndarray] | str:
         try:

@@ -87,6 +87,15 @@ def check_input(path: str | Path, fmt: str | None = None) -> str:
     return detect_format(path, fmt)
 
 
+def check_output(input_path: str | Path, output: str | Path | None) -> None:
+    """Refuse an output file that is the input file: writing it would destroy the rows still to be read."""
+    if output is None or str(output) == "-" or str(input_path) == "-":
+        return
+    src, dst = Path(input_path), Path(output)
+    if src.resolve() == dst.resolve() or (src.exists() and dst.exists() and src.samefile(dst)):
+        raise InputError(f"the output {output} is the input file: it would be overwritten; choose another -o")
+
+
 def _open_text(path: str | Path, on_read: Callable[[int], None] | None) -> IO[str]:
     raw: IO[bytes] = sys.stdin.buffer if str(path) == "-" else open(path, "rb")
     counted = io.BufferedReader(_CountingReader(raw, on_read), buffer_size=1 << 20)

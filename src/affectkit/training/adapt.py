@@ -27,7 +27,9 @@ from affectkit.training.transfer import TransferData, TransferHead, fit_transfer
 
 # label sets that get no head of their own: GoEmotions keeps its fine-tuned head; Parrott's 25 and 135 tiers are
 # finer than any training data, so they are reached through mappings
-NO_TRANSFER_HEAD = ("goemotions", "goemotions-sentiment", "parrott-2", "parrott-3")
+# goemotions: the fine-tuned head; parrott-2/3: finer than any data; ravdess: a speech set whose acted sentences carry
+# no emotion in their words, so the speech analyzer reads text through a mapping (as its figures were measured)
+NO_TRANSFER_HEAD = ("goemotions", "goemotions-sentiment", "parrott-2", "parrott-3", "ravdess")
 
 
 def shipped_data(embed: Callable[[list[str]], np.ndarray], datasets: Sequence[str] = SHIP,
@@ -80,7 +82,8 @@ def transfer_card(record: dict) -> str:
     return (f"{CARD_START}\n## Label-set transfer heads\n\n"
             f"Heads of their own for {len(heads)} label sets ({', '.join(sorted(heads))}), each a linear map on this "
             "model's frozen pooled vectors, fit on every dataset below with its gold mapped onto the label set "
-            "(`affectkit labels map`), every dataset weighing alike, and calibrated (temperature, per-label "
+            "(`affectkit labels map`), every dataset weighing alike, a label that a dataset has no name for left out "
+            "of the loss on that dataset's emotional rows, and calibrated (temperature, per-label "
             f"thresholds, a fallback rule) on their dev rows; L2 penalty {first['l2']}. The encoder and the heads "
             "above are unchanged. Rebuilt by `python scripts/transfer_heads.py <this folder>`; what each head was fit "
             "on is under `transfer_heads` in training.json; cross-domain scores: `python "

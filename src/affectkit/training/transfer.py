@@ -11,7 +11,11 @@ other set's thresholds do not fit). This module trains such heads on frozen enco
 2. rows are weighted so that every dataset counts alike (``balance=1``) or in between (``0 < balance < 1``), so
    that one large corpus does not decide what every domain looks like (dataset-balanced sampling);
 3. two linear maps are fit by L-BFGS with an L2 penalty: a softmax over the labels (and *none*) on the soft
-   targets, and one logistic output per label on the mapped multi-hot targets (multi-label decisions);
+   targets, and one logistic output per label on the mapped multi-hot targets (multi-label decisions). A label
+   that no label of a dataset maps onto (ISEAR's guilt from BRIGHTER's five emotions) was not on offer to that
+   dataset's annotators, so the dataset's emotional rows are not taken as evidence against it: it is left out of
+   their softmax normaliser and their logistic loss (learning from partial labels over label sets of different
+   granularity; Cour, Sapp and Taskar 2011). Rows with no emotion remain negatives for every label;
 4. on the pooled dev rows (weighted alike) the softmax gets a temperature (Guo et al. 2017) and each label a
    threshold that maximises its F1.
 
@@ -37,11 +41,13 @@ class TransferTargets:
     """Soft targets of one dataset over a target label set.
 
     ``dist`` is ``(n, K)`` when the target set has a neutral label, else ``(n, K + 1)`` with *none* last;
-    ``multi`` is ``(n, K)`` in [0, 1] (the weight with which each label is present).
+    ``multi`` is ``(n, K)`` in [0, 1] (the weight with which each label is present);
+    ``said`` is ``(n, K)`` bool: whether the row's gold speaks about each label (see :func:`transfer_targets`).
     """
 
     dist: np.ndarray
     multi: np.ndarray
+    said: np.ndarray
 
 
 def source_distribution(ds: EmotionDataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -78,13 +84,18 @@ def transfer_targets(ds: EmotionDataset, target: LabelSet) -> TransferTargets:
     mapped = p @ m
     lost = np.clip(1.0 - mapped.sum(axis=1), 0.0, 1.0)  # neutral, no emotion, or emotions the target lacks
     multi = np.clip(presence @ m, 0.0, 1.0)
-    del none  # (lost already holds it: p sums to 1 - none)
+    reach = m.sum(axis=0) > 0
+    if target.neutral is not None:
+        reach[target.index(target.neutral)] = True
+    # a label no label of the dataset maps onto was not on offer to its annotators: an emotional row says nothing
+    # about it (it may be what they called by a coarser name), while a row with no emotion at all rules out every one
+    said = np.where((none < 1.0)[:, None], reach[None, :], True)
     if target.neutral is not None:
         k = target.index(target.neutral)
         mapped[:, k] = lost
         multi[:, k] = (multi.max(axis=1) == 0).astype(np.float64)
-        return TransferTargets(mapped, multi)
-    return TransferTargets(np.c_[mapped, lost], multi)
+        return TransferTargets(mapped, multi, said)
+    return TransferTargets(np.c_[mapped, lost], multi, said)
 
 
 def dataset_weights(sizes: Sequence[int], balance: float) -> list[float]:
@@ -105,9 +116,12 @@ class LinearFit:
 
 
 def fit_linear(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, kind: str,
-               max_iter: int = 100) -> LinearFit:
+               max_iter: int = 100, mask: np.ndarray | None = None) -> LinearFit:
     """L2-penalised linear model by L-BFGS: ``kind="softmax"`` (soft-target cross-entropy) or ``"sigmoid"``
-    (binary cross-entropy per output). The loss is the weighted mean over rows plus ``l2 / 2 * |W|^2``."""
+    (binary cross-entropy per output). The loss is the weighted mean over rows plus ``l2 / 2 * |W|^2``.
+
+    ``mask`` (``(n, outputs)`` bool) leaves an output out of a row's loss: out of the softmax normaliser, or out of
+    the sum of binary cross-entropies."""
     from scipy.optimize import minimize
 
     n, d = x.shape
@@ -119,13 +133,19 @@ def fit_linear(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float, kin
         b = theta[k * d:]
         z = (x @ w.T.astype(x.dtype)).astype(np.float64) + b
         if kind == "softmax":
+            if mask is not None:
+                z = np.where(mask, z, -np.inf)
             zs = z - z.max(axis=1, keepdims=True)
             logp = zs - np.log(np.exp(zs).sum(axis=1, keepdims=True))
+            p = np.exp(logp)
+            if mask is not None:
+                logp = np.where(mask, logp, 0.0)
             loss = -(weights[:, None] * y * logp).sum() / wsum
-            g = (np.exp(logp) * y.sum(axis=1, keepdims=True) - y) * weights[:, None] / wsum
+            g = (p * y.sum(axis=1, keepdims=True) - y) * weights[:, None] / wsum
         else:
-            loss = (weights[:, None] * (np.logaddexp(0.0, z) - y * z)).sum() / wsum
-            g = (sigmoid(z) - y) * weights[:, None] / wsum
+            rw = weights[:, None] if mask is None else weights[:, None] * mask
+            loss = (rw * (np.logaddexp(0.0, z) - y * z)).sum() / wsum
+            g = (sigmoid(z) - y) * rw / wsum
         loss += 0.5 * l2 * float((w * w).sum())
         gw = (g.T.astype(x.dtype) @ x).astype(np.float64) + l2 * w
         return loss, np.concatenate([gw.ravel(), g.sum(axis=0)])
@@ -175,10 +195,10 @@ class TransferHead:
 
 def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: float = 0.1,
                       balance: float = 1.0, max_iter: int = 100,
-                      progress: Callable[[str], None] | None = None) -> TransferHead:
+                      progress: Callable[[str], None] | None = None, mask_unreached: bool = True) -> TransferHead:
     """Fit a head over ``target`` on every dataset in ``data`` (see the module docstring)."""
     target = get_labelset(target)
-    xs, dists, multis, ws = [], [], [], []
+    xs, dists, multis, ws, masks = [], [], [], [], []
     dxs, ddists, dmultis, dws = [], [], [], []
     per_row = [w * d.weight for w, d in zip(dataset_weights([len(d.train) for d in data], balance), data)]
     calibrating = [d for d in data if d.calibrate and d.dev is not None and len(d.dev)]
@@ -190,6 +210,7 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
         dists.append(t.dist)
         multis.append(t.multi)
         ws.append(np.full(len(d.train), w))
+        masks.append(t.said if mask_unreached else np.ones(t.multi.shape, bool))
         if d.name in dev_weight and d.dev is not None and d.x_dev is not None:
             td = transfer_targets(d.dev, target)
             dxs.append(d.x_dev)
@@ -202,8 +223,10 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
     y_dist, y_multi, weights = np.concatenate(dists), np.concatenate(multis), np.concatenate(ws)
     if progress:
         progress(f"{target.name}: fitting on {len(x):,} rows from {len(data)} datasets")
-    dist = fit_linear(x, y_dist, weights, l2, "softmax", max_iter)
-    multi = fit_linear(x, y_multi, weights, l2, "sigmoid", max_iter)
+    mask = np.concatenate(masks)
+    dist_mask = mask if y_dist.shape[1] == len(target) else np.c_[mask, np.ones(len(mask), bool)]
+    dist = fit_linear(x, y_dist, weights, l2, "softmax", max_iter, dist_mask)
+    multi = fit_linear(x, y_multi, weights, l2, "sigmoid", max_iter, mask)
     head = TransferHead(target, dist, multi, 1.0, np.full(len(target), 0.5), mean, sd)
     if dxs:
         xd = (np.concatenate(dxs) - mean) / sd
@@ -212,7 +235,7 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
         gold = np.concatenate(dmultis) >= 0.5
         head.thresholds = calibrate_thresholds(sigmoid(xd @ multi.w.T + multi.b), gold, weights=wd)
         head.fallback_below = calibrate_fallback(head, np.concatenate(dxs), gold, wd)
-    record = {"labelset": target.name, "l2": l2, "balance": balance,
+    record = {"labelset": target.name, "l2": l2, "balance": balance, "mask_unreached": mask_unreached,
               "datasets": {d.name: {"train": len(d.train), "dev": len(d.dev) if d.dev is not None else 0,
                                     "row_weight": round(w, 6)} for d, w in zip(data, per_row)}}
     head.record = record
