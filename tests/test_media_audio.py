@@ -244,6 +244,26 @@ def test_asr_part_transcribes_and_fuses_or_skips_with_a_reason(tmp_path, pitch_h
     assert abs(batch.dist[0].sum() - 1) < 1e-6
 
 
+def test_the_readme_speech_example_is_transcribed_and_scored_from_its_words():
+    """The shipped clip (examples/media/make_audio.py, eSpeak NG): no prosody head, so the transcript decides."""
+    import json
+
+    from conftest import ROOT, run_cli
+
+    from affectkit.media.asr import unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    r = run_cli("analyze", str(ROOT / "examples" / "media" / "speech.ogg"), "--no-distribution", "-q")
+    assert r.returncode == 0, r.stderr.decode()
+    row = json.loads(r.stdout.decode().splitlines()[0])
+    assert row["error"] is None and row["modality"] == "audio" and row["prosody_emotion"] is None
+    assert "best day of my life" in row["transcript"].lower()
+    assert row["emotion_1"] == "joy" and row["valence"] > 0.3
+    assert 4.5 < row["end"] < 6.0
+
+
 def test_video_gives_a_timeline_from_its_audio_track(tmp_path, pitch_head):
     av = pytest.importorskip("av", reason="PyAV (audio extra) is not installed")
     pytest.importorskip("cv2", reason="OpenCV (media extra) is not installed")
