@@ -8,6 +8,8 @@ computes prosody features and Whisper embeddings and transcripts (cached under `
 19-24; see affectkit.media.speech_train) and writes a head folder that ``media:speech`` finds by default
 (``~/.cache/affectkit/speech-ravdess-nc``, or set ``AFFECTKIT_SPEECH_HEAD`` / pass ``head=`` for another place).
 The folder's card and config state the non-commercial licence.
+A head on other labelled clips: ``affectkit train`` with ``modality: audio`` (docs/training.md), which fits
+with the same protocol (affectkit.media.speech_train.select_and_refit).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -199,16 +199,33 @@ def analyze(
     from affectkit.tabular import check_output
 
     check_output(input, output)  # before anything is written
+    partitioned: dict[str, Any] = dict(  # what a partitioned (Ray or local-pool) run takes, text or media
+        engine=engine, address=ray_address, output_format=output_format, chunk_size=chunk_size, workers=workers,
+        cpus_per_worker=cpus_per_worker, runtime_env=ray_runtime_env, resume=resume, quiet=quiet,
+    )
     from affectkit.media.cli import media_input  # image, audio and video inputs go their own way
 
     media = media_input(input, path_col, fmt)
     if media is not None:
-        from affectkit.media.cli import run_media
-
         check_engine(engine)
-        rows, errors, counts = run_media(
-            media, output, model, options, path_col or "path", segments, output_format, quiet, engine
-        )
+        if engine == "local":
+            from affectkit.media.cli import run_media
+
+            rows, errors, counts = run_media(
+                media, output, model, options, path_col or "path", segments, output_format, quiet, chunk_size, resume
+            )
+        else:  # the same chunks on Ray workers (affectkit.distributed.media_job)
+            from affectkit.distributed import run_distributed
+            from affectkit.distributed.media_job import MediaRequest
+            from affectkit.errors import InputError
+
+            if output is None or output == "-":
+                raise InputError(f"--engine {engine} writes image, audio and video results to a file: pass -o FILE")
+            job = run_distributed(
+                "analyze-media", input, output, model, MediaRequest(media, path_col or "path", segments, options),
+                **partitioned,
+            )
+            rows, errors, counts = job.rows, job.errors, job.error_counts
         check_row_errors(rows, errors, max_error_rate, counts)
         return
     if segments:
@@ -219,23 +236,7 @@ def analyze(
     if needs_partitioned_run(input, output, engine):
         from affectkit.distributed import run_distributed
 
-        done = run_distributed(
-            "analyze",
-            input,
-            output,
-            model,
-            options,
-            engine=engine,
-            address=ray_address,
-            fmt=fmt,
-            output_format=output_format,
-            chunk_size=chunk_size,
-            workers=workers,
-            cpus_per_worker=cpus_per_worker,
-            runtime_env=ray_runtime_env,
-            resume=resume,
-            quiet=quiet,
-        )
+        done = run_distributed("analyze", input, output, model, options, fmt=fmt, **partitioned)
         check_row_errors(done.rows, done.errors, max_error_rate, done.error_counts)
         return
     check_input(input, fmt)  # the user's file before the (slower) model load

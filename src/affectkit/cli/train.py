@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from affectkit.cli.app import app, setup_logging
+
+if TYPE_CHECKING:
+    from affectkit.training.config import TrainConfig
 
 
 @app.command()
@@ -22,7 +25,8 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Train a model (fine-tuning, heads only, or static embeddings + heads) and write a model folder with
-    weights, thresholds, training.json and a model card. Needs the train extra."""
+    weights, thresholds, training.json and a model card. Needs the train extra. A config with ``modality: image``
+    or ``audio`` fits a scene valence/arousal head or a speech prosody head on media features instead."""
     setup_logging(quiet, verbose=not quiet)
     from affectkit.training.config import TrainConfig
     from affectkit.training.trainer import train as run_train
@@ -40,6 +44,9 @@ def train(
         if value is not None:
             setattr(cfg, field, value)
             args += [flag, str(value)]
+    if cfg.modality != "text":
+        _train_media(cfg, output, base, quiet, shlex.join(args))
+        return
     from affectkit.training.quiet import third_party_quiet
 
     try:
@@ -57,3 +64,20 @@ def train(
         record = json.loads((Path(path) / "training.json").read_text())
         typer.echo("\n".join([*score_lines(record), "", f"trained in {record['train_seconds']} s"]), err=True)
     typer.echo(f"wrote {path}")
+
+
+def _train_media(cfg: "TrainConfig", output: Path, base: Optional[str], quiet: bool, command: str) -> None:
+    """``modality: image`` / ``audio``: heads on a frozen media backbone (affectkit.training.media_heads)."""
+    from affectkit.errors import InputError
+    from affectkit.media.base import MediaError
+    from affectkit.training.media_heads import train_media_heads
+
+    if base is not None:
+        raise InputError(f"--base applies to text models; a {cfg.modality} head uses the media backbone")
+    try:
+        run = train_media_heads(cfg, output, progress=not quiet, command=command)
+    except (ValueError, FileNotFoundError, MediaError) as e:  # a config or data problem the user can fix
+        raise InputError(str(e)) from e
+    if not quiet:
+        typer.echo("\n".join([*run.summary, "", f"trained in {run.record['train_seconds']} s"]), err=True)
+    typer.echo(f"wrote {run.path}")

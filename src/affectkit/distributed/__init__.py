@@ -9,7 +9,8 @@
 - :mod:`~affectkit.distributed.jobs`: :class:`PartitionJob` (one command's work on one partition),
   :class:`AnalyzeJob`, and :func:`register_job` for other commands;
   :mod:`~affectkit.distributed.rank_job` (``rank``: sorted partitions, k-way merge) and
-  :mod:`~affectkit.distributed.eval_job` (``eval``: one unit per task and model).
+  :mod:`~affectkit.distributed.eval_job` (``eval``: one unit per task and model) and
+  :mod:`~affectkit.distributed.media_job` (``analyze`` of image, audio and video files: one unit per chunk).
 - :mod:`~affectkit.distributed.manifest`: ``_manifest.json`` with each partition's row count and SHA-256.
 - :mod:`~affectkit.distributed.engine`: the driver loop and the in-process executor.
 - :mod:`~affectkit.distributed.ray_engine`: the Ray Data actor-pool executor.

@@ -1,4 +1,5 @@
-"""Which partitioned job each command runs: ``analyze``, ``rank`` and ``eval`` here, others added with
+"""Which partitioned job each command runs: ``analyze``, ``analyze-media`` (image, audio and video inputs of
+``analyze``), ``rank`` and ``eval`` here, others added with
 :func:`register_job`. The job modules are imported when their command is first run."""
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ def _eval_job(*args: Any, **kwargs: Any) -> PartitionJob:
     return EvalJob(*args, **kwargs)
 
 
-JOBS: dict[str, Callable[..., PartitionJob]] = {"analyze": AnalyzeJob, "rank": _rank_job, "eval": _eval_job}
+def _media_job(*args: Any, **kwargs: Any) -> PartitionJob:
+    from affectkit.distributed.media_job import MediaJob
+
+    return MediaJob(*args, **kwargs)
+
+
+JOBS: dict[str, Callable[..., PartitionJob]] = {"analyze": AnalyzeJob, "analyze-media": _media_job,
+                                                "rank": _rank_job, "eval": _eval_job}
 
 
 def register_job(command: str, factory: Callable[..., PartitionJob]) -> None:

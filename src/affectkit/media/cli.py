@@ -82,8 +82,39 @@ def media_model(model: str) -> str:
     return SHORT_NAMES.get(model, model)
 
 
-def analyze_media(frame: pd.DataFrame, path_col: str, analyzer: Any, options: Any, segments: bool) -> pd.DataFrame:
-    """``frame`` plus prediction columns: one row per input, or per segment (input columns repeated)."""
+def chunk_rows(chunk_size: int | None) -> int:
+    """Files per chunk (the unit of resume, and of work on a Ray worker): ``--chunk-size``, at most
+    :data:`MEDIA_BATCH`."""
+    return max(1, min(chunk_size or MEDIA_BATCH, MEDIA_BATCH))
+
+
+def chunk_starts(rows: int, chunk: int) -> list[int]:
+    """The first row of each chunk; an empty input is one empty chunk (its output still has every column)."""
+    return list(range(0, rows, chunk)) or [0]
+
+
+def media_fingerprint(frame: pd.DataFrame, path_col: str) -> dict[str, Any]:
+    """What identifies a media job's input rows: the table's cells and, for each path, the file's size and a
+    SHA-256 of its bytes (:func:`affectkit.hashing.digest_file`; a path that cannot be read is kept with the
+    reason). Relative paths are read from the current folder, as the analyzers read them."""
+    from affectkit.hashing import digest_file, digest_json
+
+    files = []
+    for value in frame[path_col] if path_col in frame.columns else []:
+        try:
+            sha256, size = digest_file(value)
+            files.append([str(value), size, sha256])
+        except (OSError, TypeError, ValueError) as e:
+            files.append([str(value), type(e).__name__])
+    table = frame.to_dict(orient="split", index=False)
+    return {"rows": len(frame), "table": digest_json(table), "files": digest_json(files)}
+
+
+def analyze_media(frame: pd.DataFrame, path_col: str, analyzer: Any, options: Any, segments: bool,
+                  offset: int = 0) -> pd.DataFrame:
+    """``frame`` plus prediction columns: one row per input, or per segment (input columns repeated). ``frame``
+    may be a chunk of the job's input starting at row ``offset``: ``parent`` then still counts from the job's
+    first row."""
     from affectkit.runner import analyze_frame
 
     if not segments:
@@ -92,7 +123,7 @@ def analyze_media(frame: pd.DataFrame, path_col: str, analyzer: Any, options: An
     if not hasattr(analyzer, "analyze_segments_batch"):
         raise InputError(f"--segments needs a media model; {analyzer.name} has no segments")
     paths = list(frame[path_col])
-    parts = [analyzer.analyze_segments_batch(paths[b : b + MEDIA_BATCH], options.labels, first_parent=b)
+    parts = [analyzer.analyze_segments_batch(paths[b : b + MEDIA_BATCH], options.labels, first_parent=offset + b)
              for b in range(0, len(paths), MEDIA_BATCH)]
     from affectkit.schema import BatchPrediction
 
@@ -101,7 +132,7 @@ def analyze_media(frame: pd.DataFrame, path_col: str, analyzer: Any, options: An
     clash = [c for c in cols if c in frame.columns]
     if clash:
         raise InputError(f"output columns {clash} already exist in the input; pass --prefix (e.g. --prefix ak_)")
-    parents = [int(p) for p in batch.extra.get("parent", [])]
+    parents = [int(p) - offset for p in batch.extra.get("parent", [])]
     left = frame.iloc[parents].reset_index(drop=True)
     return pd.concat([left, pd.DataFrame(cols)], axis=1)
 
@@ -112,27 +143,68 @@ def _with_batch(options: Any, path_col: str) -> Any:
     return replace(options, text_col=path_col, batch_size=min(options.batch_size, MEDIA_BATCH), max_chars=None)
 
 
-def run_media(frame: pd.DataFrame, output: str | None, model: str, options: Any, path_col: str, segments: bool,
-              output_format: str | None, quiet: bool, engine: str = "local") -> tuple[int, int, dict[str, int]]:
-    """Analyze and write a media job; return ``(rows, errors, error counts by reason)``."""
-    import affectkit
-    from affectkit.tabular import write_frame
+def row_errors(values: Any) -> tuple[int, dict[str, int]]:
+    """How many of the error column's ``values`` are set, and their counts by reason (the text before any ':')."""
+    counts: dict[str, int] = {}
+    errors = [e for e in values if isinstance(e, str) and e]
+    for e in errors:
+        counts[e.split(":")[0]] = counts.get(e.split(":")[0], 0) + 1
+    return len(errors), counts
 
-    if engine != "local":
-        raise InputError(f"--engine {engine} does not take image, audio or video inputs yet; use --engine local")
+
+def run_media(frame: pd.DataFrame, output: str | None, model: str, options: Any, path_col: str, segments: bool,
+              output_format: str | None, quiet: bool, chunk_size: int = MEDIA_BATCH,
+              resume: bool = True) -> tuple[int, int, dict[str, int]]:
+    """Analyze a media job chunk by chunk (:func:`chunk_rows` files each) on this machine and write it; return
+    ``(rows, errors, error counts by reason)``. With an output file the chunks are atomic part files
+    (:class:`~affectkit.tabular.PartWriter`) under the job's identity (its input rows and files, the model, the
+    options), so rerunning the same command after an interruption continues after the last finished chunk and
+    writes the file an uninterrupted run writes. ``--engine ray`` runs the same chunks on Ray workers
+    (:mod:`affectkit.distributed.media_job`)."""
+    import affectkit
+    from affectkit.progress import progress_bar
+    from affectkit.tabular import PartWriter, write_frame
 
     analyzer = affectkit.load(media_model(model))
     start = time.time()
-    out = analyze_media(frame, path_col, analyzer, options, segments)
-    write_frame(out, output, output_format, escape_formulas=options.csv_escape_formulas)
-    errors = [e for e in out[options.prefix + "error"] if isinstance(e, str) and e]
-    counts: dict[str, int] = {}
-    for e in errors:
-        counts[e.split(":")[0]] = counts.get(e.split(":")[0], 0) + 1
+    chunk = chunk_rows(chunk_size)
+    writer = None
+    if output is not None and str(output) != "-":
+        identity = {"media": media_fingerprint(frame, path_col), "path_col": path_col, "segments": segments,
+                    "model": analyzer.info(), "options": options.identity(), "chunk_size": chunk}
+        writer = PartWriter(output, output_format, identity, resume=resume,
+                            escape_formulas=options.csv_escape_formulas)
+    rows, errors, counts = 0, 0, dict[str, int]()
+    bar = progress_bar(len(frame), "file", not quiet, "analyze", unit_scale=False)
+    try:
+        for index, lo in enumerate(chunk_starts(len(frame), chunk)):
+            part = frame.iloc[lo : lo + chunk]
+            if writer is not None and writer.has(index):  # done by an earlier run: its rows still count
+                values = writer.read_column(index, options.prefix + "error")
+                out_rows = len(values)
+            else:
+                out = analyze_media(part, path_col, analyzer, options, segments, offset=lo)
+                values, out_rows = list(out[options.prefix + "error"]), len(out)
+                if writer is not None:
+                    writer.write(index, out)
+                else:
+                    write_frame(out, None)
+            n, by_reason = row_errors(values)
+            rows, errors = rows + out_rows, errors + n
+            for reason, count in by_reason.items():
+                counts[reason] = counts.get(reason, 0) + count
+            bar.update(len(part))
+        if writer is not None:
+            writer.finish()
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.close()
     if not quiet:
         unit = "segment rows" if segments else "files"
-        print(f"analyzed {len(frame):,} files into {len(out):,} {unit} in {time.time() - start:.1f}s, "
-              f"{len(errors):,} with errors" + (f" -> {output}" if output else ""), file=sys.stderr)
+        resumed = f", resumed after {writer.resumed} finished chunk(s)" if writer is not None and writer.resumed else ""
+        print(f"analyzed {len(frame):,} files into {rows:,} {unit} in {time.time() - start:.1f}s, "
+              f"{errors:,} with errors{resumed}" + (f" -> {output}" if output else ""), file=sys.stderr)
         for reason, count in sorted(counts.items(), key=lambda kv: -kv[1])[:10]:
             print(f"  {count:,} x {reason}", file=sys.stderr)
-    return len(out), len(errors), counts
+    return rows, errors, counts

@@ -8,13 +8,17 @@ by US raters; CC BY 4.0). Targets are converted to -1..1.
 from __future__ import annotations
 
 import csv
+import json
+import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from affectkit.hashing import digest_text
-from affectkit.media.scene import RidgeHeads, SceneBackbone
+from affectkit.media.scene import MODEL_DIR, RidgeHeads, SceneBackbone
 from affectkit.vad import convert
 
 ALPHAS = tuple(float(a) for a in np.logspace(0, 5, 11))
@@ -52,11 +56,17 @@ def load_bass(folder: str | Path) -> RatedImages:
 
 def cached_features(data: RatedImages, backbone: SceneBackbone, cache_dir: str | Path | None) -> np.ndarray:
     """Backbone features of every image, cached in ``cache_dir`` under a hash of the path list."""
-    key = digest_text("\n".join(data.paths), 16)
-    cache = Path(cache_dir) / f"scene_features_{data.name}_{key}.npy" if cache_dir else None
+    return image_features(data.name, data.paths, backbone, cache_dir)
+
+
+def image_features(name: str, paths: Sequence[str], backbone: SceneBackbone,
+                   cache_dir: str | Path | None) -> np.ndarray:
+    """Backbone features of image files, cached in ``cache_dir`` under ``name`` and a hash of the path list."""
+    key = digest_text("\n".join(paths), 16)
+    cache = Path(cache_dir) / f"scene_features_{name}_{key}.npy" if cache_dir else None
     if cache is not None and cache.exists():
         return np.load(cache)
-    feats = backbone.features(data.paths)
+    feats = backbone.features(list(paths))
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.save(cache, feats)
@@ -81,6 +91,39 @@ def fit_heads(features: np.ndarray, targets: np.ndarray, dims: list[str],
     return RidgeHeads(mean, scale, np.stack(coefs), np.array(intercepts), dims)
 
 
+def scene_config(training_data: str, licence: str, spdx: str, dims: Sequence[str] = ("valence", "arousal"),
+                 description: str | None = None, name: str = "scene") -> dict[str, Any]:
+    """The ``affectkit_media.json`` of a scene model folder (what :class:`~affectkit.media.scene.SceneAnalyzer`
+    reads): the shipped backbone plus ridge heads fitted on ``training_data``."""
+    return {
+        "format": 1, "name": name, "kind": "scene-va",
+        "description": description or "EfficientNet-Lite0 ImageNet backbone (frozen, ONNX) + ridge "
+                                      f"{'/'.join(dims)} heads on flip-averaged pooled features.",
+        "backbone": "backbone.onnx", "heads": "heads.json", "input": "RGB 224x224, 0..255 (whole image resized)",
+        "dims": list(dims), "vad_scale": "-1..1", "categories": None,
+        "training_data": training_data, "licence": licence, "spdx": spdx,
+    }
+
+
+def write_scene_folder(out: str | Path, heads: RidgeHeads, config: dict[str, Any],
+                       backbone_from: str | Path = MODEL_DIR) -> Path:
+    """Write ``heads.json`` and ``affectkit_media.json`` into ``out`` and copy the frozen backbone there unless it
+    is already there (``media:scene,model=OUT`` then loads the folder)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    source = Path(backbone_from) / "backbone.onnx"
+    if not (out / "backbone.onnx").exists():
+        shutil.copyfile(source, out / "backbone.onnx")
+    (out / "heads.json").write_text(json.dumps(heads.to_json()) + "\n", encoding="utf-8")
+    (out / "affectkit_media.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return out
+
+
+def predict_heads(heads: RidgeHeads, features: np.ndarray) -> np.ndarray:
+    """The heads' raw predictions, one column per head dimension (not clipped)."""
+    return ((features - heads.mean) / heads.scale) @ heads.coef.T + heads.intercept
+
+
 def cross_validated_r(features: np.ndarray, targets: np.ndarray, folds: int = 5, seed: int = 0) -> np.ndarray:
     """Pearson r per target column of out-of-fold predictions (``folds``-fold, shuffled with ``seed``); the heads
     of each fold see only that fold's training part."""
@@ -91,7 +134,7 @@ def cross_validated_r(features: np.ndarray, targets: np.ndarray, folds: int = 5,
     for k in range(folds):
         train, test = fold_of != k, fold_of == k
         heads = fit_heads(features[train], targets[train], dims)
-        pred[test] = ((features[test] - heads.mean) / heads.scale) @ heads.coef.T + heads.intercept
+        pred[test] = predict_heads(heads, features[test])
     return np.array([pearson_r(pred[:, j], targets[:, j]) for j in range(targets.shape[1])])
 
 

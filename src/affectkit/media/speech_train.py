@@ -6,6 +6,9 @@ that penalty; actors 19-24 are never seen until the test. The head is the softma
 :func:`affectkit.training.transfer.fit_transfer_head` (L-BFGS, standardised inputs folded into the weights,
 temperature scaling by Guo et al. 2017), stored as safetensors. RAVDESS is CC BY-NC-SA 4.0: the head is
 non-commercial, and its folder and card say so.
+
+:func:`select_and_refit` is that protocol for any features and label set; ``affectkit train`` with
+``modality: audio`` (:mod:`affectkit.training.media_heads`) uses it for heads on other labelled clips.
 """
 
 from __future__ import annotations
@@ -60,19 +63,57 @@ def corpus_features(corpus: SpeechCorpus, whisper: bool, text_model: Any, labels
     return SpeechFeatures(corpus, x, texts, np.nan_to_num(scored.dist), intensity), names
 
 
-def _dataset(corpus: SpeechCorpus, split: str, labelset: LabelSet) -> EmotionDataset:
-    return EmotionDataset(corpus.name, split, [f.name for f in corpus.files], labelset, corpus.targets(),
-                          license=LICENCE, category_kind="multi-hot")
-
-
 def fit_head(x: np.ndarray, corpus: SpeechCorpus, x_dev: np.ndarray | None, dev: SpeechCorpus | None,
              labelset: LabelSet, l2: float) -> TransferHead:
     """The linear head on ``x``, calibrated on ``x_dev`` (without one, on ``x`` itself: fit_transfer_head needs
-    a calibration set; :func:`train_ravdess_head` then replaces that calibration with the dev one)."""
-    train = _dataset(corpus, "train", labelset)
-    data = TransferData(corpus.name, train, x, _dataset(dev, "dev", labelset) if dev is not None else train,
-                        x_dev if x_dev is not None else x)
+    a calibration set; :func:`select_and_refit` then replaces that calibration with the dev one)."""
+    return fit_labelled_head(x, corpus.targets(), labelset, x_dev, dev.targets() if dev is not None else None, l2,
+                             corpus.name)
+
+
+def fit_labelled_head(x: np.ndarray, y: np.ndarray, labelset: LabelSet, x_dev: np.ndarray | None = None,
+                      y_dev: np.ndarray | None = None, l2: float = 1.0, name: str = "speech") -> TransferHead:
+    """:func:`fit_head` for any label set: ``y`` (and ``y_dev``) are 0/1 rows over ``labelset``."""
+    def rows(split: str, targets: np.ndarray) -> EmotionDataset:
+        return EmotionDataset(name, split, [str(i) for i in range(len(targets))], labelset,
+                              np.asarray(targets, np.float32), category_kind="multi-hot")
+
+    train = rows("train", y)
+    dev = rows("dev", y_dev) if x_dev is not None and y_dev is not None else train
+    data = TransferData(name, train, x, dev, x_dev if x_dev is not None and y_dev is not None else x)
     return fit_transfer_head(labelset, [data], l2=l2, max_iter=300)
+
+
+def select_and_refit(x: np.ndarray, y: np.ndarray, x_dev: np.ndarray, y_dev: np.ndarray, labelset: LabelSet,
+                     refit: tuple[np.ndarray, np.ndarray] | None = None, name: str = "speech",
+                     ) -> tuple[TransferHead, TransferHead, float, dict[float, float]]:
+    """The protocol of every speech head: one head per L2 in :data:`L2_GRID` fit on ``x`` and calibrated
+    (temperature, thresholds) on the dev rows; the L2 with the best dev accuracy (ties: the larger) wins; the head
+    is refit with it on ``refit`` (default: train and dev rows together) and keeps the dev calibration.
+    Returns ``(final head, the chosen head fit on x alone, L2, dev accuracy per L2)``."""
+    gold = [labelset.labels[i] for i in np.asarray(y_dev).argmax(axis=1)]
+    heads, dev_acc = {}, {}
+    for l2 in L2_GRID:
+        heads[l2] = fit_labelled_head(x, y, labelset, x_dev, y_dev, l2, name)
+        dev_acc[l2] = accuracy(predict_transfer(heads[l2], x_dev)[0], gold, labelset)
+    l2 = max(L2_GRID, key=lambda v: (dev_acc[v], v))
+    chosen = heads[l2]
+    x_full, y_full = refit if refit is not None else (np.r_[x, x_dev], np.r_[y, y_dev])
+    final = fit_labelled_head(x_full, y_full, labelset, None, None, l2, name)
+    final.temperature, final.thresholds = chosen.temperature, chosen.thresholds
+    final.fallback_below = chosen.fallback_below
+    return final, chosen, l2, dev_acc
+
+
+def file_features(files: Sequence[str | Path], whisper: bool = False, cache_dir: str | Path = "runs/cache/speech",
+                  name: str = "files") -> tuple[np.ndarray, list[str]]:
+    """The head's input vectors for audio files (prosody features, plus the Whisper embedding with ``whisper``;
+    cached in ``cache_dir`` as for the corpora) and the prosody feature names."""
+    corpus = SpeechCorpus(name, [Path(f) for f in files], [""] * len(files), [""] * len(files))
+    x, names = prosody_matrix(corpus, cache_dir)
+    if whisper:
+        x = np.c_[x, whisper_matrix(corpus, cache_dir)[0]]
+    return x, names
 
 
 def accuracy(dist: np.ndarray, gold: Sequence[str], labelset: LabelSet, among: Sequence[str] | None = None) -> float:
@@ -114,18 +155,10 @@ def train_ravdess_head(data: str | Path | None = None, whisper: bool = True, tex
     train, _ = _split(feats, TRAIN_ACTORS)
     dev, _ = _split(feats, DEV_ACTORS)
     test, _ = _split(feats, TEST_ACTORS)
-    dev_acc = {}
-    heads = {}
-    for l2 in L2_GRID:
-        heads[l2] = fit_head(train.x, train.corpus, dev.x, dev.corpus, labelset, l2)
-        dev_acc[l2] = accuracy(predict_transfer(heads[l2], dev.x)[0], dev.corpus.labels, labelset)
-    l2 = max(L2_GRID, key=lambda v: (dev_acc[v], v))
-    chosen = heads[l2]
-    weight = choose_text_weight(predict_transfer(chosen, dev.x)[0], dev, labelset)
     full, _ = _split(feats, range(TRAIN_ACTORS[0], DEV_ACTORS[-1] + 1))
-    final = fit_head(full.x, full.corpus, None, None, labelset, l2)
-    final.temperature, final.thresholds = chosen.temperature, chosen.thresholds
-    final.fallback_below = chosen.fallback_below
+    final, chosen, l2, dev_acc = select_and_refit(train.x, train.corpus.targets(), dev.x, dev.corpus.targets(),
+                                                  labelset, (full.x, full.corpus.targets()), "ravdess")
+    weight = choose_text_weight(predict_transfer(chosen, dev.x)[0], dev, labelset)
     meta = {"licence": LICENCE, "non_commercial": True,
             "data": "RAVDESS speech (Livingstone and Russo 2018), 1,440 clips, 24 actors",
             "protocol": "speaker-independent: fit actors 1-14, dev 15-18 (L2, temperature, fusion weight), "
@@ -177,5 +210,5 @@ shipped with it: `python scripts/train_prosody.py` makes it on your machine.
 """
 
 
-__all__ = ["LICENCE", "SpeechFeatures", "accuracy", "corpus_features", "evaluate", "fit_head", "model_card",
-           "train_ravdess_head"]
+__all__ = ["L2_GRID", "LICENCE", "SpeechFeatures", "accuracy", "corpus_features", "evaluate", "fit_head",
+           "file_features", "fit_labelled_head", "model_card", "select_and_refit", "train_ravdess_head"]

