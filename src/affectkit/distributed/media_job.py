@@ -34,8 +34,8 @@ from affectkit.media.cli import (
     chunk_starts,
     media_fingerprint,
     media_model,
-    row_errors,
 )
+from affectkit.reports import JobReport
 
 
 @dataclass
@@ -123,5 +123,6 @@ class MediaJob(PartitionJob):
         tmp = target.with_name(target.name + ".tmp")
         write_frame(out, tmp, fmt, escape_formulas=r.options.csv_escape_formulas)
         os.replace(tmp, target)
-        errors, counts = row_errors(out[r.options.prefix + "error"])
-        return PartStats(len(out), errors, counts)
+        report = JobReport(rows=len(out))
+        report.count_errors(out[r.options.prefix + "error"])
+        return PartStats(report.rows, report.errors, report.error_counts)

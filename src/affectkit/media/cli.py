@@ -143,15 +143,6 @@ def _with_batch(options: Any, path_col: str) -> Any:
     return replace(options, text_col=path_col, batch_size=min(options.batch_size, MEDIA_BATCH), max_chars=None)
 
 
-def row_errors(values: Any) -> tuple[int, dict[str, int]]:
-    """How many of the error column's ``values`` are set, and their counts by reason (the text before any ':')."""
-    counts: dict[str, int] = {}
-    errors = [e for e in values if isinstance(e, str) and e]
-    for e in errors:
-        counts[e.split(":")[0]] = counts.get(e.split(":")[0], 0) + 1
-    return len(errors), counts
-
-
 def run_media(frame: pd.DataFrame, output: str | None, model: str, options: Any, path_col: str, segments: bool,
               output_format: str | None, quiet: bool, chunk_size: int = MEDIA_BATCH,
               resume: bool = True) -> tuple[int, int, dict[str, int]]:
@@ -163,6 +154,7 @@ def run_media(frame: pd.DataFrame, output: str | None, model: str, options: Any,
     (:mod:`affectkit.distributed.media_job`)."""
     import affectkit
     from affectkit.progress import progress_bar
+    from affectkit.reports import JobReport
     from affectkit.tabular import PartWriter, write_frame
 
     analyzer = affectkit.load(media_model(model))
@@ -174,7 +166,7 @@ def run_media(frame: pd.DataFrame, output: str | None, model: str, options: Any,
                     "model": analyzer.info(), "options": options.identity(), "chunk_size": chunk}
         writer = PartWriter(output, output_format, identity, resume=resume,
                             escape_formulas=options.csv_escape_formulas)
-    rows, errors, counts = 0, 0, dict[str, int]()
+    report = JobReport()
     bar = progress_bar(len(frame), "file", not quiet, "analyze", unit_scale=False)
     try:
         for index, lo in enumerate(chunk_starts(len(frame), chunk)):
@@ -189,10 +181,8 @@ def run_media(frame: pd.DataFrame, output: str | None, model: str, options: Any,
                     writer.write(index, out)
                 else:
                     write_frame(out, None)
-            n, by_reason = row_errors(values)
-            rows, errors = rows + out_rows, errors + n
-            for reason, count in by_reason.items():
-                counts[reason] = counts.get(reason, 0) + count
+            report.rows += out_rows
+            report.count_errors(values)
             bar.update(len(part))
         if writer is not None:
             writer.finish()
@@ -203,8 +193,8 @@ def run_media(frame: pd.DataFrame, output: str | None, model: str, options: Any,
     if not quiet:
         unit = "segment rows" if segments else "files"
         resumed = f", resumed after {writer.resumed} finished chunk(s)" if writer is not None and writer.resumed else ""
-        print(f"analyzed {len(frame):,} files into {rows:,} {unit} in {time.time() - start:.1f}s, "
-              f"{errors:,} with errors{resumed}" + (f" -> {output}" if output else ""), file=sys.stderr)
-        for reason, count in sorted(counts.items(), key=lambda kv: -kv[1])[:10]:
+        print(f"analyzed {len(frame):,} files into {report.rows:,} {unit} in {time.time() - start:.1f}s, "
+              f"{report.errors:,} with errors{resumed}" + (f" -> {output}" if output else ""), file=sys.stderr)
+        for reason, count in sorted(report.error_counts.items(), key=lambda kv: -kv[1])[:10]:
             print(f"  {count:,} x {reason}", file=sys.stderr)
-    return rows, errors, counts
+    return report.rows, report.errors, report.error_counts
