@@ -474,3 +474,25 @@ def test_a_batch_is_split_so_no_model_call_holds_more_than_max_batch_chars(lexic
     assert all(s <= MAX_BATCH_CHARS for s in sizes if s < 500_000)
     alone = affectkit.load(lexicon).analyze_batch([long])
     np.testing.assert_allclose(batch.dist[2], alone.dist[0])  # the same scores as without the split
+
+
+@pytest.mark.parametrize("ext", ["csv", "jsonl", "txt"])
+def test_chunks_close_at_a_character_budget_as_well_as_a_row_count(tmp_path, ext):
+    """Memory follows what the rows hold: rows of 100 characters with a budget of 250 make chunks of 3 rows (the
+    row that reaches the budget closes its chunk); every row comes back once, in order."""
+    from affectkit.tabular import read_chunks
+
+    texts = [f"{i:03d}" + "x" * 97 for i in range(10)]
+    path = tmp_path / f"in.{ext}"
+    if ext == "csv":
+        path.write_text("text\n" + "\n".join(texts) + "\n")
+    elif ext == "jsonl":
+        path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    else:
+        path.write_text("\n".join(texts) + "\n")
+    chunks = list(read_chunks(path, chunk_size=1000, text_col="text", chunk_chars=250))
+    assert [len(c) for c in chunks] == [3, 3, 3, 1]
+    assert [c.start for c in chunks] == [0, 3, 6, 9]
+    assert [t for c in chunks for t in c.frame["text"]] == texts
+    by_rows = list(read_chunks(path, chunk_size=4, text_col="text"))  # the default budget is far above 1,000 chars
+    assert [len(c) for c in by_rows] == [4, 4, 2]

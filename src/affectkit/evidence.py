@@ -9,6 +9,7 @@ streams past, so that evidence costs bounded memory however long the text is.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -29,7 +30,13 @@ might must s t d ll m re ve don didn doesn isn wasn aren weren haven hasn hadn w
 
 def is_evidence_word(word: str, low: str) -> bool:
     """A content word (not a function word, not only punctuation); ``low`` is ``word.lower()``."""
-    return low not in FUNCTION_WORDS and (word.isalnum() or _WORD.search(word) is not None)
+    return _is_content_word(low)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _is_content_word(low: str) -> bool:
+    """Lower case keeps letters and digits what they are, so the lowered word alone decides (and is cached)."""
+    return low not in FUNCTION_WORDS and (low.isalnum() or _WORD.search(low) is not None)
 
 
 def word_sums(segment: np.ndarray, word: np.ndarray, spans: np.ndarray,

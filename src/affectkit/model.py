@@ -58,6 +58,7 @@ class AffectModel(Analyzer):
         self.evidence = evidence
         self.n_evidence = n_evidence
         self.stream_chars = STREAM_CHARS
+        self._shares: dict[str, tuple[CategoryHead, np.ndarray, np.ndarray]] = {}  # see _table_shares
 
     # -- persistence -------------------------------------------------------------------------------------------------
     @classmethod
@@ -232,14 +233,18 @@ class AffectModel(Analyzer):
         contrast = enc.token_basis if enc.token_basis is not None else _contrast(head)  # (K, H)
         seg = np.repeat(np.arange(len(lens)), lens)
         text_of = enc.owner[seg]
-        contrib = enc.project_tokens_onto(contrast, top[text_of]) / lens[seg]
-        starts, a, z, sums = word_sums(seg, enc.word_ids, enc.offsets, contrib)
+        if enc.token_table is not None and enc.token_states is None and enc.token_basis is None:
+            shares = self._table_shares(head, enc.token_table, contrast)[enc.token_ids, top[text_of]]
+        else:
+            shares = enc.project_tokens_onto(contrast, top[text_of])
+        contrib = shares / lens[seg]
+        starts, a, z, c = word_sums(seg, enc.word_ids, enc.offsets, contrib)
         t = text_of[starts]
-        order = np.lexsort((z, a, t))  # the same word (text, span) from overlapping windows: keep the max
-        t, a, z, sums = t[order], a[order], z[order], sums[order]
-        first = np.flatnonzero(np.r_[True, (t[1:] != t[:-1]) | (a[1:] != a[:-1]) | (z[1:] != z[:-1])])
-        c = np.maximum.reduceat(sums, first)
-        t, a, z = t[first], a[first], z[first]
+        if len(lens) > len(texts):  # the same word (text, span) from overlapping windows: keep the max
+            order = np.lexsort((z, a, t))
+            t, a, z, c = t[order], a[order], z[order], c[order]
+            first = np.flatnonzero(np.r_[True, (t[1:] != t[:-1]) | (a[1:] != a[:-1]) | (z[1:] != z[:-1])])
+            t, a, z, c = t[first], a[first], z[first], np.maximum.reduceat(c, first)
         pos = c > 0
         t, a, z, c = t[pos], a[pos], z[pos], c[pos]
         order = np.lexsort((-z, -a, -c, t))  # per text: strongest first (ties: later span first)
@@ -260,6 +265,15 @@ class AffectModel(Analyzer):
                 if len(chosen) == self.n_evidence:
                     break
         return out
+
+
+    def _table_shares(self, head: CategoryHead, table: np.ndarray, contrast: np.ndarray) -> np.ndarray:
+        """A static encoder's whole token table projected onto ``head``'s contrasts ``(V, K)``, computed once per
+        head: a token's evidence is then a lookup (the same numbers as projecting each batch's tokens)."""
+        held = self._shares.get(head.labelset.name)
+        if held is None or held[0] is not head or held[1] is not table:
+            held = self._shares[head.labelset.name] = (head, table, table @ contrast.T)
+        return held[2]
 
 
 def _contrast(head: CategoryHead) -> np.ndarray:

@@ -164,7 +164,7 @@ def cut_size(n: int, top: int | None = None, share: float | None = None) -> int:
 def run_rank(input_path: str, output: str | None, analyzer, attribute: str, *, text_col: str = "text",
              labels: str | None = None, top: int | None = None, share: float | None = None,
              columns: list[str] | None = None, prefix: str = "", fmt: str | None = None,
-             output_format: str | None = None, chunk_size: int = 4096, batch_size: int = DEFAULT_BATCH_SIZE,
+             output_format: str | None = None, chunk_size: int = 1024, batch_size: int = DEFAULT_BATCH_SIZE,
              memory_rows: int = 1_000_000, progress: bool = True, sort_key: str | None = None) -> RankReport:
     """Score every row of a file by ``attribute``, order the rows and write the top of the queue.
 

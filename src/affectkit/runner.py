@@ -21,7 +21,7 @@ from affectkit.errors import InputError, RowErrorsError
 from affectkit.labels import get_labelset
 from affectkit.progress import progress_bar
 from affectkit.reports import JobReport
-from affectkit.tabular import PartWriter, check_input, check_output, read_chunks, write_frame
+from affectkit.tabular import CHUNK_CHARS, CHUNK_ROWS, PartWriter, check_input, check_output, read_chunks, write_frame
 from affectkit.tabular.writers import fingerprint_file
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ class AnalyzeReport(JobReport):
 
 
 def run_analyze(input_path: str | Path, output: str | Path | None, analyzer: Analyzer, options: AnalyzeOptions,
-                fmt: str | None = None, output_format: str | None = None, chunk_size: int = 4096,
+                fmt: str | None = None, output_format: str | None = None, chunk_size: int = CHUNK_ROWS,
                 resume: bool = True, progress: bool = True) -> AnalyzeReport:
     """Analyze a file (or ``-`` for stdin) chunk by chunk into ``output`` (``None`` = JSONL on stdout).
 
@@ -173,7 +173,8 @@ def run_analyze(input_path: str | Path, output: str | Path | None, analyzer: Ana
     writer = None
     if output is not None and str(output) != "-":
         identity = {"input": fingerprint_file(input_path) if is_file else "stdin", "format": fmt,
-                    "model": analyzer.info(), "options": options.identity(), "chunk_size": chunk_size}
+                    "model": analyzer.info(), "options": options.identity(), "chunk_size": chunk_size,
+                    "chunk_chars": CHUNK_CHARS}
         writer = PartWriter(output, output_format, identity, resume=resume and is_file,
                             escape_formulas=options.csv_escape_formulas)
         report.resumed_chunks = writer.resumed

@@ -69,7 +69,8 @@ def analyze(
     ),
     prefix: str = typer.Option("", "--prefix", help="Prefix for output columns (avoids clashes with input columns)."),
     chunk_size: int = typer.Option(
-        4096, "--chunk-size", min=1, help="Rows per chunk (the unit of progress and resume)."
+        1024, "--chunk-size", min=1,
+        help="Rows per chunk, the unit of progress and resume (fewer when they hold over 4 million characters).",
     ),
     batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Texts per model call."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue an interrupted run of the same job."),

@@ -42,7 +42,10 @@ def rank(
     fmt: Optional[str] = typer.Option(None, "--format", help="Input format when the extension does not say."),
     output_format: Optional[str] = typer.Option(None, "--output-format", help="Output format when the extension does "
                                                 "not say."),
-    chunk_size: int = typer.Option(4096, "--chunk-size", min=1, help="Rows scored per chunk."),
+    chunk_size: int = typer.Option(
+        1024, "--chunk-size", min=1,
+        help="Rows scored per chunk, at most (fewer when they hold over 4 million characters).",
+    ),
     batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Texts per model call."),
     memory_rows: int = typer.Option(1_000_000, "--memory-rows", min=1, help="Selected rows held in memory before "
                                     "spilling to disk."),

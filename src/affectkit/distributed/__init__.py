@@ -85,7 +85,7 @@ def needs_partitioned_run(input: str, output: str | Path | None, engine: str) ->
 
 def run_distributed(command: str, input: str | Path, output: str | Path | None, model: Any, options: Any, *,
                     engine: str = "ray", address: str | None = None, fmt: str | None = None,
-                    output_format: str | None = None, chunk_size: int = 4096, workers: str | int | None = None,
+                    output_format: str | None = None, chunk_size: int = 1024, workers: str | int | None = None,
                     cpus_per_worker: float = 1.0, runtime_env: dict[str, Any] | str | None = None,
                     resume: bool = True, quiet: bool = False) -> PartitionedReport:
     """Run ``command`` (``analyze``, or one registered with :func:`register_job`) partition by partition on

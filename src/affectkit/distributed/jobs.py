@@ -96,7 +96,7 @@ class AnalyzeJob(PartitionJob):
 
     command = "analyze"
 
-    def __init__(self, model: str, options: Any, chunk_size: int = 4096) -> None:
+    def __init__(self, model: str, options: Any, chunk_size: int = 1024) -> None:
         # a model folder given relative to the driver's cwd must resolve on the workers too
         self.model = str(Path(model).absolute()) if Path(model).is_dir() else model
         self.options = options
@@ -106,9 +106,10 @@ class AnalyzeJob(PartitionJob):
         """The same identity as the local engine's (model info, options, chunk size). Loading the model here, on
         the driver, also fails fast on an unknown model before any worker starts."""
         import affectkit
+        from affectkit.tabular import CHUNK_CHARS
 
         return {"model": affectkit.load(self.model).info(), "options": self.options.identity(),
-                "chunk_size": self.chunk_size}
+                "chunk_size": self.chunk_size, "chunk_chars": CHUNK_CHARS}
 
     def setup(self) -> Any:
         import affectkit

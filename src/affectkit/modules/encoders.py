@@ -250,8 +250,12 @@ class StaticEmbeddingEncoder:
         out = EncodedBatch(pooled, np.arange(n, dtype=np.int64), n_tokens.astype(np.int64))
         if with_tokens:
             spans = token_spans(encs)[keep]
-            words = np.fromiter((-1 if w is None else w for e in encs for w in e.word_ids), dtype=np.int64,
-                                count=len(keep))[keep]
+            try:  # without special tokens every token has a word: no None to replace
+                words = np.fromiter(chain.from_iterable(e.word_ids for e in encs), dtype=np.int64, count=len(keep))
+            except TypeError:
+                words = np.fromiter((-1 if w is None else w for e in encs for w in e.word_ids), dtype=np.int64,
+                                    count=len(keep))
+            words = words[keep]
             out.token_counts, out.token_ids, out.token_table = counts, flat, self.embeddings
             out.offsets, out.word_ids = spans, words
         return out

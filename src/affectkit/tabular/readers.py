@@ -27,6 +27,10 @@ FORMATS = ("csv", "tsv", "jsonl", "parquet", "txt")
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
                ".parquet": "parquet", ".pq": "parquet", ".txt": "txt", ".text": "txt"}
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # long texts are segmented later, never cut here
+CHUNK_ROWS = 1024  #: rows per chunk of a text file, at most
+#: characters per chunk of a text file, at most (a longer row is a chunk of its own): with ``CHUNK_ROWS`` this
+#: bounds a chunk's memory whether its rows are tweets or books
+CHUNK_CHARS = 4_000_000
 
 
 @dataclass
@@ -103,10 +107,11 @@ def _open_text(path: str | Path, on_read: Callable[[int], None] | None) -> IO[st
     return io.TextIOWrapper(counted, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
-def read_chunks(path: str | Path, fmt: str | None = None, chunk_size: int = 4096, text_col: str | None = None,
+def read_chunks(path: str | Path, fmt: str | None = None, chunk_size: int = CHUNK_ROWS, text_col: str | None = None,
                 on_read: Callable[[int], None] | None = None, max_rows: int | None = None,
-                max_bytes: int | None = None, typed: bool = True) -> Iterator[Chunk]:
-    """Stream ``path`` (or ``-`` for stdin) as chunks. ``text_col`` is checked against the header/first rows so
+                max_bytes: int | None = None, typed: bool = True, chunk_chars: int = CHUNK_CHARS) -> Iterator[Chunk]:
+    """Stream ``path`` (or ``-`` for stdin) as chunks of ``chunk_size`` rows or, in the text formats, fewer when
+    their cells reach ``chunk_chars`` characters. ``text_col`` is checked against the header/first rows so
     that a missing column fails the job at once, listing the columns that exist.
 
     ``typed`` (with ``text_col`` given): a CSV/TSV column other than the text whose every cell in the chunk is a
@@ -122,16 +127,17 @@ def read_chunks(path: str | Path, fmt: str | None = None, chunk_size: int = 4096
     if str(path) != "-" and not Path(path).exists():
         raise InputError(f"input file not found: {path}")
     if fmt in ("csv", "tsv"):
-        for chunk in _read_delimited(path, "," if fmt == "csv" else "\t", chunk_size, text_col, on_read):
+        for chunk in _read_delimited(path, "," if fmt == "csv" else "\t", chunk_size, text_col, on_read,
+                                     chunk_chars):
             if typed and text_col is not None:
                 chunk.frame = numbers_as_numbers(chunk.frame, keep=text_col)
             yield chunk
     elif fmt == "jsonl":
-        yield from read_jsonl(path, chunk_size, text_col, on_read)
+        yield from read_jsonl(path, chunk_size, text_col, on_read, chunk_chars)
     elif fmt == "parquet":
         yield from _read_parquet(path, chunk_size, text_col, on_read, max_rows, max_bytes)
     else:
-        yield from _read_lines(path, chunk_size, text_col, on_read)
+        yield from _read_lines(path, chunk_size, text_col, on_read, chunk_chars)
 
 
 _INT = re.compile(r"-?(0|[1-9][0-9]*)")
@@ -173,7 +179,8 @@ def _missing_column(col: str, columns: list[str], path: str | Path) -> InputErro
                       " (choose one with --text-col)")
 
 
-def _read_delimited(path, delimiter: str, chunk_size: int, text_col: str | None, on_read) -> Iterator[Chunk]:
+def _read_delimited(path, delimiter: str, chunk_size: int, text_col: str | None, on_read,
+                    chunk_chars: int = CHUNK_CHARS) -> Iterator[Chunk]:
     with _open_text(path, on_read) as f:
         reader = csv.reader(f, delimiter=delimiter, strict=True)
         try:
@@ -189,7 +196,7 @@ def _read_delimited(path, delimiter: str, chunk_size: int, text_col: str | None,
         width = len(header)
         rows: list[list[str | None]] = []
         errors: list[str | None] = []
-        index = start = 0
+        index = start = chars = 0
         while True:
             first_line = reader.line_num + 1
             try:
@@ -216,9 +223,10 @@ def _read_delimited(path, delimiter: str, chunk_size: int, text_col: str | None,
             else:
                 errors.append(None)
                 rows.append(rec)  # type: ignore[arg-type]
-            if len(rows) >= chunk_size:
+            chars += sum(map(len, rec))
+            if len(rows) >= chunk_size or chars >= chunk_chars:
                 yield Chunk(index, start, pd.DataFrame(rows, columns=header, dtype=object), errors)
-                index, start, rows, errors = index + 1, start + len(rows), [], []
+                index, start, rows, errors, chars = index + 1, start + len(rows), [], [], 0
         if rows or index == 0:
             yield Chunk(index, start, pd.DataFrame(rows, columns=header, dtype=object), errors)
 
@@ -239,13 +247,14 @@ def _dedupe(names: list[str]) -> list[str]:
 _CHECK_ROWS = 1000  # JSONL rows read before a text field that no object among them has fails the whole job
 
 
-def read_jsonl(path, chunk_size: int, text_col: str | None, on_read) -> Iterator[Chunk]:
+def read_jsonl(path, chunk_size: int, text_col: str | None, on_read,
+               chunk_chars: int = CHUNK_CHARS) -> Iterator[Chunk]:
     """A line without ``text_col`` is a row with an error, wherever it is. Only when none of the objects among the
     first rows has it (a wrong ``--text-col``) does the job fail, listing the fields of the first object."""
     with _open_text(path, on_read) as f:
         records: list[dict] = []
         errors: list[str | None] = []
-        index = start = 0
+        index = start = chars = 0
         first_keys: list[str] | None = None  # the fields of the first object, while none has text_col
         found = text_col is None
         for lineno, line in enumerate(f, 1):
@@ -271,10 +280,13 @@ def read_jsonl(path, chunk_size: int, text_col: str | None, on_read) -> Iterator
             if not found and start + len(records) >= _CHECK_ROWS:
                 _check_text_field(text_col, first_keys, path)
                 found = True  # only malformed lines so far: they stay per-row errors
-            while found and len(records) >= chunk_size:
-                yield Chunk(index, start, _frame(records[:chunk_size], text_col), errors[:chunk_size])
-                index, start = index + 1, start + chunk_size
-                records, errors = records[chunk_size:], errors[chunk_size:]
+            chars += len(line)
+            while found and records and (len(records) >= chunk_size or chars >= chunk_chars):
+                take = min(chunk_size, len(records))
+                yield Chunk(index, start, _frame(records[:take], text_col), errors[:take])
+                index, start = index + 1, start + take
+                records, errors = records[take:], errors[take:]
+                chars = chars if records else 0
         if not found:
             _check_text_field(text_col, first_keys, path)
         for b in range(0, len(records), chunk_size):
@@ -333,15 +345,17 @@ def _read_parquet(path, chunk_size: int, text_col: str | None, on_read, max_rows
         yield Chunk(0, 0, pf.schema_arrow.empty_table().to_pandas(), [])
 
 
-def _read_lines(path, chunk_size: int, text_col: str | None, on_read) -> Iterator[Chunk]:
+def _read_lines(path, chunk_size: int, text_col: str | None, on_read,
+                chunk_chars: int = CHUNK_CHARS) -> Iterator[Chunk]:
     col = text_col or "text"
     with _open_text(path, on_read) as f:
         lines: list[str] = []
-        index = start = 0
+        index = start = chars = 0
         for line in f:
             lines.append(line.rstrip("\r\n"))
-            if len(lines) >= chunk_size:
+            chars += len(line)
+            if len(lines) >= chunk_size or chars >= chunk_chars:
                 yield Chunk(index, start, pd.DataFrame({col: lines}, dtype=object), [None] * len(lines))
-                index, start, lines = index + 1, start + len(lines), []
+                index, start, lines, chars = index + 1, start + len(lines), [], 0
         if lines or index == 0:
             yield Chunk(index, start, pd.DataFrame({col: lines}, dtype=object), [None] * len(lines))
