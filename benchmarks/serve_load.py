@@ -6,7 +6,8 @@
     PYTHONPATH=src python benchmarks/serve_load.py --mode closed --texts-per-request 1,32   # then 32 texts each
 
 Open loop (``--mode open``, the default): after the offline measurement, one server is started; its maximum
-rate is measured with a closed loop of ``--clients`` clients for ``--max-seconds`` (after ``--max-warmup``);
+rate is measured with a closed loop of ``--max-clients`` clients (200: with fewer, the batches of a server of
+several processes stay small and the rate is not the maximum) for ``--max-seconds`` (after ``--max-warmup``);
 then requests of single short texts arrive as a Poisson process at ``--fractions`` (25%, 50%, 75%) of that
 rate for ``--open-seconds`` (30, 60, 30 s; each after ``--open-warmup`` s that are sent but not counted), and
 each request's latency runs from its *scheduled* send time, so queueing is not hidden by the client slowing
@@ -264,7 +265,7 @@ def start_loaded_server(args, workers: int, max_batch: int, max_wait: float) -> 
     port = free_port()
     server = start_server(port, "--model", args.model, "--rate", "0", "--no-access-log", "--log-level", "warning",
                           "--max-batch-size", str(max_batch), "--max-wait-ms", str(max_wait),
-                          "--workers", str(workers), "--threads", str(args.threads),
+                          *(["--workers", str(workers)] if workers else []), "--threads", str(args.threads),
                           "--processes", str(args.processes), "--max-connections-per-client", "1024")
     return server, port
 
@@ -337,13 +338,13 @@ def numbers(kind):
 
 
 def open_loop_steps(args, offline: float) -> dict:
-    """Start one server; measure its maximum rate with a closed loop of ``--clients``; then Poisson arrivals at
+    """Start one server; measure its maximum rate with a closed loop of ``--max-clients``; then Poisson arrivals at
     each fraction of that rate (latency from the scheduled send time)."""
     server, port = start_loaded_server(args, args.workers[0], args.max_batch_size[0], args.max_wait_ms[0])
     steps = []
     try:
-        peak = closed_loop(args, server, port, args.clients, args.max_warmup, args.max_seconds)
-        print(f"maximum rate (closed loop, {args.clients} clients x {args.max_seconds:g} s after {args.max_warmup:g} "
+        peak = closed_loop(args, server, port, args.max_clients, args.max_warmup, args.max_seconds)
+        print(f"maximum rate (closed loop, {args.max_clients} clients x {args.max_seconds:g} s after {args.max_warmup:g} "
               f"s warm-up): {peak['requests_per_s']:,.1f} requests/s = {peak['requests_per_s'] / offline:.2f} x "
               f"offline; p99 {peak['p99_ms']:.1f} ms; {peak['server_cpu_ms_per_text']:.2f} server CPU-ms per "
               f"request; responses {peak['statuses']}", flush=True)
@@ -376,8 +377,8 @@ def report_open(result: dict, args, offline: float) -> None:
     ratio = peak["requests_per_s"] / offline
     print(f"\nopen loop: Poisson arrivals of single short texts, latency from each request's scheduled send time "
           f"(no coordinated omission); model {args.model}; server: {args.processes} process(es) x "
-          f"{args.workers[0]} worker(s), batches <= {args.max_batch_size[0]}, max wait {args.max_wait_ms[0]:g} ms")
-    print(f"maximum rate: {peak['requests_per_s']:,.1f} requests/s (closed loop, {args.clients} clients), "
+          f"{args.workers[0] or 'the default number of'} worker(s), batches <= {args.max_batch_size[0]}, max wait {args.max_wait_ms[0]:g} ms")
+    print(f"maximum rate: {peak['requests_per_s']:,.1f} requests/s (closed loop, {args.max_clients} clients), "
           f"service/offline = {ratio:.2f}")
     print("  load   requests/s  seconds   sent  errors    p50_ms    p99_ms  p99.9_ms    max_ms  conns  "
           "server_cpu_ms/req")
@@ -420,13 +421,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-warmup", type=float, default=3.0, help="open: warm-up before the maximum-rate loop")
     ap.add_argument("--timeout", type=float, default=10.0, help="open: a request unanswered after this is an error")
     ap.add_argument("--processes", type=int, default=1, help="server: worker processes sharing the port")
-    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--clients", type=int, default=50, help="closed: concurrent clients")
+    ap.add_argument("--max-clients", type=int, default=200,
+                    help="open: concurrent clients of the maximum-rate loop (enough to keep the batches full)")
     ap.add_argument("--duration", type=float, default=60.0, help="measured seconds (per configuration)")
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds of load before measuring")
     ap.add_argument("--think-ms", type=float, default=0.0, help="pause between a client's requests")
     ap.add_argument("--texts-per-request", type=numbers(int), default=[1],
                     help="texts in each request (1: {'text': ...}; more: {'texts': [...]}; list: a sweep)")
-    ap.add_argument("--workers", type=numbers(int), default=[2], help="server: model calls at once (list: a sweep)")
+    ap.add_argument("--workers", type=numbers(int), default=[0],
+                    help="server: model calls at once per process (0: the server's default; list: a sweep)")
     ap.add_argument("--max-batch-size", type=numbers(int), default=[64], help="server (list: a sweep)")
     ap.add_argument("--max-wait-ms", type=numbers(float), default=[2.0], help="server (list: a sweep)")
     ap.add_argument("--threads", type=int, default=0,

@@ -28,8 +28,9 @@ def serve(
     max_batch_size: int = typer.Option(64, "--max-batch-size", min=1, help="Texts per model call."),
     max_wait_ms: float = typer.Option(2.0, "--max-wait-ms", min=0, help="How long a text may wait for others to "
                                       "share its model call."),
-    workers: int = typer.Option(2, "--workers", min=1, help="Model calls that may run at once, each in its own "
-                                "thread."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Model calls that may run at once in "
+                                          "each process, each in its own thread. Default: 2, or 1 with --processes "
+                                          "above 1 (a process per core, each with one model call at a time)."),
     processes: int = typer.Option(1, "--processes", min=1, help="Worker processes sharing the port, each with its "
                                   "own event loop and model copy (uses more cores for single-text requests; "
                                   "--threads is then per process, default: the CPU count / processes)."),
@@ -70,6 +71,8 @@ def serve(
         from affectkit.errors import AffectkitError
 
         raise AffectkitError(f"affectkit serve needs the serve extra (pip install 'affectkit[serve]'): {e}") from None
+    if workers is None:  # one call per process keeps batches large when the processes already fill the cores
+        workers = 1 if processes > 1 else 2
     if processes > 1 and not threads:  # the cores are shared by the processes
         threads = max(1, (os.cpu_count() or 1) // processes)
     if threads:  # otherwise the encoder's own default (AFFECTKIT_THREADS, or the CPU count): one pool per model,
