@@ -5,9 +5,11 @@
 
 For each model: runs `python -m affectkit analyze` in a child process on a CSV of the GoEmotions test texts
 (written to a temporary folder at run time from the shared data folder, never stored in the repository) and
-prints its wall-clock seconds, rows per second and peak resident memory (getrusage of that child). Then, in
-another child, the resident memory after each stage of the same work: Python, numpy, pandas (which imports
-pyarrow), the CLI modules, the model loaded, the first batch of 1,024 texts, all texts.
+prints its wall-clock seconds, rows per second and peak resident memory (getrusage of that child), and whether
+the child imported pandas (a CSV-to-CSV job should not: ``affectkit.tabular.table``). Then, in another child, the
+resident memory after each stage of the same work: Python, numpy, the CLI modules, the model loaded, the first
+batch of 1,024 texts, all texts; and, for comparison, pandas with the pyarrow it imports (what every job paid
+before text jobs streamed their rows without it).
 """
 
 from __future__ import annotations
@@ -30,8 +32,6 @@ def rss(stage):
 rss("Python")
 import numpy
 rss("+ numpy")
-import pandas
-rss("+ pandas (and pyarrow)")
 import affectkit.cli.analyze, affectkit.runner
 rss("+ affectkit CLI modules")
 import affectkit
@@ -45,6 +45,8 @@ rss("+ first 1,024 texts analysed")
 for i in range(0, len(texts), 1024):
     model.analyze_batch(texts[i : i + 1024])
 rss("+ all texts analysed")
+import pandas
+rss("(+ pandas and pyarrow, not imported by the job)")
 '''
 
 
@@ -61,6 +63,14 @@ def run_analyze(src: Path, out: Path, model: str) -> tuple[float, float]:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(cmd)} failed")
     return seconds, usage.ru_maxrss / 1024
+
+
+def imports_pandas(src: Path, out: Path, model: str) -> bool:
+    """Whether `affectkit analyze src -o out` imports pandas (``python -X importtime`` lists every import)."""
+    cmd = [sys.executable, "-X", "importtime", "-m", "affectkit", "analyze", str(src), "-o", str(out), "--model",
+           model, "-q", "--no-resume"]
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+    return any(line.rstrip().endswith("| pandas") for line in done.stderr.splitlines())
 
 
 def goemotions_csv(path: Path) -> int:
@@ -91,12 +101,13 @@ def main() -> None:
         inputs.append((name, work / "large.csv"))
         rows[name] = make_input(inputs[-1][1], int(args.size_gb * 2**30))
     print(f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f} at start")
-    print("| model | input | rows | seconds | rows/s | peak RSS MB |\n|---|---|---|---|---|---|")
+    print("| model | input | rows | seconds | rows/s | peak RSS MB | pandas imported |\n|---|---|---|---|---|---|---|")
     for model in args.models.split(","):
         for name, path in inputs:
             seconds, peak = run_analyze(path, work / f"out.{model}.csv", model)
-            print(f"| {model} | {name} | {rows[name]:,} | {seconds:.1f} | {rows[name] / seconds:,.0f} | {peak:.0f} |",
-                  flush=True)
+            pandas = imports_pandas(path, work / f"check.{model}.csv", model) if path == inputs[0][1] else "-"
+            print(f"| {model} | {name} | {rows[name]:,} | {seconds:.1f} | {rows[name] / seconds:,.0f} | {peak:.0f} | "
+                  f"{pandas} |", flush=True)
     if not args.no_stages:
         print("\n| model | stage | RSS MB | peak RSS MB |\n|---|---|---|---|", flush=True)
         for model in args.models.split(","):

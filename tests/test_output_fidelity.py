@@ -25,19 +25,20 @@ def fast() -> affectkit.Analyzer:
 
 
 def test_plain_numbers_become_numbers_and_nothing_else_does() -> None:
-    import pandas as pd
-
-    frame = pd.DataFrame({"text": ["1", "2"], "n": ["7", "-0"], "f": ["2.5", ""], "lead": ["007", "1"],
-                          "sci": ["1e3", "2"], "trail": ["1.50", "2"], "word": ["3", "x"], "huge": ["1" * 19, "1"]},
-                         dtype=object)
-    out = numbers_as_numbers(frame, keep="text")
-    assert out["text"].tolist() == ["1", "2"]  # the text column is never touched
-    assert out["n"].tolist() == ["7", "-0"]  # "-0" would come back as "0"
-    assert out["f"].tolist() == [2.5, None]
+    given = {"text": ["1", "2"], "n": ["7", "-0"], "f": ["2.5", ""], "lead": ["007", "1"], "sci": ["1e3", "2"],
+             "trail": ["1.50", "2"], "word": ["3", "x"], "huge": ["1" * 19, "1"]}
+    names = list(given)
+    rows = [list(r) for r in zip(*given.values())]
+    numbers_as_numbers(names, rows, keep="text")
+    out = {name: [r[i] for r in rows] for i, name in enumerate(names)}
+    assert out["text"] == ["1", "2"]  # the text column is never touched
+    assert out["n"] == ["7", "-0"]  # "-0" would come back as "0"
+    assert out["f"] == [2.5, None]
     for col in ("lead", "sci", "trail", "word", "huge"):
-        assert out[col].tolist() == frame[col].tolist(), col
-    ok = numbers_as_numbers(pd.DataFrame({"text": ["a"], "n": ["-12"]}, dtype=object), keep="text")
-    assert ok["n"].tolist() == [-12] and type(ok["n"][0]) is int
+        assert out[col] == given[col], col
+    rows = [["a", "-12"]]
+    numbers_as_numbers(["text", "n"], rows, keep="text")
+    assert rows[0][1] == -12 and type(rows[0][1]) is int
 
 
 def test_training_readers_keep_text(tmp_path: Path) -> None:
@@ -134,3 +135,57 @@ def test_a_missing_training_file_is_named_before_any_data_is_loaded(tmp_path: Pa
     (tmp_path / "runs" / "distill").mkdir(parents=True)
     (tmp_path / "runs" / "distill" / "teacher.csv").write_text("text\n")
     check_task_files([spec, TaskSpec(type="categories", dataset="goemotions")])  # built-in names are not files
+
+
+ROWS_CSV = ("id,score,text,zip,code,note,formula\n1,2.5,I love this,007,1e3,,=SUM(A1)\n2,3.0,awful day,12,,x,-0.5\n"
+            "-3,,so tired,5,7,,\n4,1,\"a, \"\"quoted\"\"\nline\",6,8,y,@x\n5,2\n")
+ROWS_JSONL = ('{"id": 1, "text": "I love this", "meta": {"a": [1, 2]}, "flag": true}\n'
+              '{"id": "b", "text": "awful =day", "score": 0.25}\n'
+              '{"text": "no id here", "flag": null}\nnot json\n{"id": 4}\n'
+              '{"id": 5, "text": "bad \\udcff byte", "score": 7}\n')
+
+
+@pytest.mark.parametrize("out_fmt", ["csv", "tsv", "jsonl"])
+@pytest.mark.parametrize("given", ["csv", "jsonl", "txt"])
+@pytest.mark.parametrize("options", [{}, {"prefix": "ak_", "labels": "plutchik", "top_k": 2},
+                                     {"distribution": False, "vad_scale": "1-9", "csv_escape_formulas": True}])
+def test_a_chunk_written_from_rows_has_the_bytes_of_the_same_chunk_written_from_a_frame(
+        tmp_path, fast, given, out_fmt, options) -> None:
+    """``analyze`` streams a text file's rows without pandas (:func:`affectkit.runner.analyze_rows`); the rows it
+    writes are the bytes the DataFrame path writes for the same chunk: numbers, empty and missing cells, nested
+    JSON, quoting, row errors, undecodable bytes, escaped formulas, prefixes and label sets alike."""
+    from affectkit.runner import AnalyzeOptions, analyze_frame, analyze_rows
+    from affectkit.tabular.writers import write_frame
+
+    src = tmp_path / f"in.{given}"
+    src.write_text({"csv": ROWS_CSV, "jsonl": ROWS_JSONL, "txt": "I love this\n\n=cmd\nawful day\n"}[given],
+                   encoding="utf-8", errors="surrogateescape")
+    opts = AnalyzeOptions(**options)
+    escape = opts.csv_escape_formulas and out_fmt != "jsonl"
+    for chunk in read_chunks(src, chunk_size=3, text_col="text"):
+        assert chunk.rows is not None
+        table = analyze_rows(chunk, fast, opts)
+        frame = analyze_frame(chunk.frame, fast, opts, chunk.errors)
+        table.write(tmp_path / f"rows.{out_fmt}", escape_formulas=escape)
+        write_frame(frame, tmp_path / f"frame.{out_fmt}", escape_formulas=escape)
+        assert (tmp_path / f"rows.{out_fmt}").read_bytes() == (tmp_path / f"frame.{out_fmt}").read_bytes()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_table_infers_column_types_as_pandas_does(tmp_path, fmt) -> None:
+    """Ints with a missing value are floats in a DataFrame (``1.0``), ints alone stay ints, booleans with a
+    missing value stay objects, NaN is empty or null: a :class:`Table` writes each as pandas would."""
+    import pandas as pd
+
+    from affectkit.tabular.table import Table, as_pandas_would
+    from affectkit.tabular.writers import write_frame
+
+    cols = {"a": [1, None], "b": [1, 2], "c": [True, None], "d": np.array([0.5, np.nan]), "e": ["x", None],
+            "f": [1, 2.5], "g": [np.float64(1e-7), np.int64(3)], "h": [None, None], "i": [{"k": 1}, [1, 2]]}
+    assert as_pandas_would(cols["a"]) == ([1.0, pytest.approx(np.nan, nan_ok=True)], False)
+    assert as_pandas_would(cols["b"]) == ([1, 2], False)
+    Table.from_dict(cols, 2).write(tmp_path / f"t.{fmt}")
+    write_frame(pd.DataFrame(cols), tmp_path / f"f.{fmt}")
+    assert (tmp_path / f"t.{fmt}").read_bytes() == (tmp_path / f"f.{fmt}").read_bytes()
+    if fmt == "csv":
+        assert (tmp_path / "t.csv").read_text().splitlines()[1].startswith("1.0,1,True,0.5,x,1.0,1e-07,")

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import pandas as pd
 
 from affectkit.analyzers.base import DEFAULT_BATCH_SIZE, Analyzer
 from affectkit.errors import InputError, RowErrorsError
@@ -22,11 +21,15 @@ from affectkit.labels import get_labelset
 from affectkit.progress import progress_bar
 from affectkit.reports import JobReport
 from affectkit.tabular import CHUNK_CHARS, CHUNK_ROWS, PartWriter, check_input, check_output, read_chunks, write_frame
+from affectkit.tabular.table import Table
 from affectkit.tabular.writers import fingerprint_file
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from affectkit.context import ContextOptions
     from affectkit.schema import BatchPrediction
+    from affectkit.tabular import Chunk
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +67,32 @@ def analyze_frame(frame: pd.DataFrame, analyzer: Analyzer, options: AnalyzeOptio
     Rows with a read error (from the reader) are not sent to the model; their ``error`` column says why.
     Output columns that would overwrite an input column are refused (use ``prefix``).
     """
+    import pandas as pd
+
     full = predict_frame(frame, analyzer, options, read_errors, context_carry)
-    cols = full.to_columns(options.top_k, options.vad_scale, options.distribution, options.prefix)
-    clash = [c for c in cols if c in frame.columns]
-    if clash:
-        raise InputError(f"output columns {clash} already exist in the input; pass --prefix (e.g. --prefix ak_)")
+    cols = _output_columns(full, options, list(frame.columns))
     out = frame.reset_index(drop=True).copy()
     preds = pd.DataFrame(cols)
     return pd.concat([out, preds], axis=1)
+
+
+def analyze_rows(chunk: "Chunk", analyzer: Analyzer, options: AnalyzeOptions) -> Table:
+    """:func:`analyze_frame` for a chunk of a text file (no conversation context), as a :class:`Table`: the same
+    cells, without pandas."""
+    col = options.text_col
+    items = chunk.column(col) if col in chunk.columns else []
+    full = _predict_items(chunk.columns, items, len(chunk), analyzer, options, chunk.errors)
+    cols = _output_columns(full, options, chunk.columns)
+    return Table.from_rows(chunk.columns, chunk.rows or []).join(Table.from_dict(cols, len(chunk)))
+
+
+def _output_columns(full: "BatchPrediction", options: AnalyzeOptions, input_columns: list[Any]) -> dict[str, Any]:
+    """The prediction columns; refused when one would overwrite an input column (use ``prefix``)."""
+    cols = full.to_columns(options.top_k, options.vad_scale, options.distribution, options.prefix)
+    clash = [c for c in cols if c in input_columns]
+    if clash:
+        raise InputError(f"output columns {clash} already exist in the input; pass --prefix (e.g. --prefix ak_)")
+    return cols
 
 
 def predict_frame(frame: pd.DataFrame, analyzer: Analyzer, options: AnalyzeOptions,
@@ -79,20 +100,25 @@ def predict_frame(frame: pd.DataFrame, analyzer: Analyzer, options: AnalyzeOptio
     """The predictions for every row of ``frame`` (one per row, in order; rows with a read error carry it).
     With ``options.context``, each row with its previous turns (:mod:`affectkit.context`; ``context_carry``
     holds the turns of the chunk before)."""
-    from affectkit.schema import BatchPrediction
-
     if options.context is not None:
         from affectkit.context import predict_in_context
 
         return predict_in_context(frame, analyzer, options, read_errors or [None] * len(frame), context_carry,
                                   predict_frame)
+    col = options.text_col
+    items = list(frame[col]) if col in frame.columns else []
+    return _predict_items(list(frame.columns), items, len(frame), analyzer, options, read_errors)
+
+
+def _predict_items(columns: list[Any], items: list[Any], n: int, analyzer: Analyzer, options: AnalyzeOptions,
+                   read_errors: Sequence[str | None] | None = None) -> "BatchPrediction":
+    """The predictions for ``n`` rows whose text column holds ``items`` (empty when the rows have no columns)."""
+    from affectkit.schema import BatchPrediction
 
     col = options.text_col
-    if col not in frame.columns and len(frame.columns) > 0:
-        raise InputError(f"column {col!r} not found; columns are: {', '.join(map(repr, frame.columns))} "
+    if col not in columns and len(columns) > 0:
+        raise InputError(f"column {col!r} not found; columns are: {', '.join(map(repr, columns))} "
                          "(choose one with --text-col)")
-    n = len(frame)
-    items = list(frame[col]) if col in frame.columns else []
     read_errors = list(read_errors) if read_errors is not None else [None] * n
     if options.max_chars is not None:
         limit = options.max_chars
@@ -195,11 +221,18 @@ def run_analyze(input_path: str | Path, output: str | Path | None, analyzer: Ana
                 if carry is not None:  # the next chunk's context still needs this chunk's last turns
                     carry.observe(chunk.frame, chunk.errors)
                 continue
-            result = analyze_frame(chunk.frame, analyzer, options, chunk.errors, carry)
+            result: "pd.DataFrame | Table"
+            if chunk.rows is not None and carry is None and (writer is None or writer.fmt != "parquet"):
+                result = analyze_rows(chunk, analyzer, options)  # a text file to a text file: no pandas
+                report.count_errors(result.column(options.prefix + "error"))
+            else:
+                result = analyze_frame(chunk.frame, analyzer, options, chunk.errors, carry)
+                report.count_errors(result[options.prefix + "error"].tolist())
             report.analysed += len(chunk)
-            report.count_errors(result[options.prefix + "error"].tolist())
             if writer is not None:
                 writer.write(chunk.index, result)
+            elif isinstance(result, Table):
+                result.write(None)
             else:
                 write_frame(result, None)
         if writer is not None:

@@ -13,12 +13,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from affectkit.errors import InputError
 from affectkit.media.base import TABLE_SUFFIXES, MediaError, detect_modality
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MEDIA_BATCH = 32  # files per model call: bounds the decoded pixels or samples held at once
 SHORT_NAMES = {"default": "media:auto", "media": "media:auto", "face": "media:face", "scene": "media:scene",
@@ -54,13 +55,21 @@ def media_input(input_path: str, path_col: str | None, fmt: str | None = None) -
         return None
     listed = _listed(input_path)
     if listed is None:
-        return pd.DataFrame({"path": [input_path]}) if os.path.isfile(input_path) and _is_media(input_path) else None
+        return _paths([input_path]) if os.path.isfile(input_path) and _is_media(input_path) else None
     if not listed or any(Path(p).suffix.lower() in TABLE_SUFFIXES for p in listed):
         return None  # a folder or glob of tables: the text job's partitioned run
-    return pd.DataFrame({"path": listed}) if any(_is_media(p) for p in listed) else None
+    return _paths(listed) if any(_is_media(p) for p in listed) else None
+
+
+def _paths(paths: list[str]) -> pd.DataFrame:
+    import pandas as pd  # only for media jobs: a text job streams its rows without pandas
+
+    return pd.DataFrame({"path": paths})
 
 
 def _read_table(input_path: str, path_col: str, fmt: str | None) -> pd.DataFrame:
+    import pandas as pd
+
     from affectkit.tabular import read_chunks
 
     frames = [chunk.frame for chunk in read_chunks(input_path, fmt, 100_000, path_col)]
@@ -115,6 +124,8 @@ def analyze_media(frame: pd.DataFrame, path_col: str, analyzer: Any, options: An
     """``frame`` plus prediction columns: one row per input, or per segment (input columns repeated). ``frame``
     may be a chunk of the job's input starting at row ``offset``: ``parent`` then still counts from the job's
     first row."""
+    import pandas as pd
+
     from affectkit.runner import analyze_frame
 
     if not segments:

@@ -15,11 +15,8 @@ import io
 import json
 import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Iterator
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator
 
 from affectkit.errors import InputError, InputTooLarge
 
@@ -33,17 +30,50 @@ CHUNK_ROWS = 1024  #: rows per chunk of a text file, at most
 CHUNK_CHARS = 4_000_000
 
 
-@dataclass
-class Chunk:
-    """Rows ``start .. start + len(frame)`` of the input, with per-row read errors (``None`` = read fine)."""
+if TYPE_CHECKING:
+    import pandas as pd
 
-    index: int
-    start: int
-    frame: pd.DataFrame
-    errors: list[str | None] = field(default_factory=list)
+MISSING = float("nan")  #: a JSONL row's cell for a field it lacks (what pandas puts there)
+
+
+class Chunk:
+    """Rows ``start .. start + len(chunk)`` of the input, with per-row read errors (``None`` = read fine).
+
+    The text formats hold their rows as lists (:attr:`columns`, :attr:`rows`), so that a job that only streams
+    rows through never imports pandas; :attr:`frame` gives them as a DataFrame of object columns, built on first
+    use. A Parquet chunk is a DataFrame from the start."""
+
+    def __init__(self, index: int, start: int, frame: "pd.DataFrame | None" = None,
+                 errors: list[str | None] | None = None, *, columns: list[str] | None = None,
+                 rows: list[list[Any]] | None = None) -> None:
+        self.index, self.start = index, start
+        self.errors: list[str | None] = list(errors) if errors is not None else []
+        self._frame = frame
+        self._rows = rows if frame is None else None
+        self.columns: list[str] = [str(c) for c in frame.columns] if frame is not None else list(columns or [])
 
     def __len__(self) -> int:
-        return len(self.frame)
+        return len(self._frame) if self._frame is not None else len(self._rows or [])
+
+    @property
+    def frame(self) -> "pd.DataFrame":
+        if self._frame is None:
+            import pandas as pd
+
+            self._frame = pd.DataFrame(self._rows or [], columns=self.columns, dtype=object)
+        return self._frame
+
+    @property
+    def rows(self) -> list[list[Any]] | None:
+        """The rows as lists in :attr:`columns` order, or None for a chunk read as a DataFrame (Parquet)."""
+        return self._rows
+
+    def column(self, name: str) -> list[Any]:
+        """The cells of column ``name``, in row order."""
+        if self._rows is None:
+            return list(self.frame[name])
+        at = self.columns.index(name)
+        return [row[at] for row in self._rows]
 
 
 def detect_format(path: str | Path, fmt: str | None = None, option: str = "--format") -> str:
@@ -129,8 +159,8 @@ def read_chunks(path: str | Path, fmt: str | None = None, chunk_size: int = CHUN
     if fmt in ("csv", "tsv"):
         for chunk in _read_delimited(path, "," if fmt == "csv" else "\t", chunk_size, text_col, on_read,
                                      chunk_chars):
-            if typed and text_col is not None:
-                chunk.frame = numbers_as_numbers(chunk.frame, keep=text_col)
+            if typed and text_col is not None and chunk.rows is not None:
+                numbers_as_numbers(chunk.columns, chunk.rows, keep=text_col)
             yield chunk
     elif fmt == "jsonl":
         yield from read_jsonl(path, chunk_size, text_col, on_read, chunk_chars)
@@ -154,24 +184,23 @@ def _as_number(cell: str) -> int | float | None:
     return None
 
 
-def numbers_as_numbers(frame: pd.DataFrame, keep: str) -> pd.DataFrame:
-    """``frame`` (cells read as text) with each column but ``keep`` whose non-empty cells are all numbers that
-    round-trip exactly (:func:`_as_number`) holding those numbers (empty and missing cells: None)."""
-    out = frame
-    for i, name in enumerate(frame.columns):
+def numbers_as_numbers(columns: list[str], rows: list[list[Any]], keep: str) -> None:
+    """In ``rows`` (cells read as text), each column but ``keep`` whose non-empty cells are all numbers that
+    round-trip exactly (:func:`_as_number`) is made to hold those numbers (empty and missing cells: None)."""
+    for i, name in enumerate(columns):
         if name == keep:
             continue
         values: list[int | float | None] = []
-        for cell in frame.iloc[:, i]:
+        for row in rows:
+            cell = row[i]
             number = None if cell is None or cell == "" else _as_number(cell)
             if number is None and cell not in (None, ""):
                 break
             values.append(number)
         else:
             if any(v is not None for v in values):
-                out = out.copy() if out is frame else out
-                out.isetitem(i, pd.Series(values, index=frame.index, dtype=object))
-    return out
+                for row, v in zip(rows, values):
+                    row[i] = v
 
 
 def _missing_column(col: str, columns: list[str], path: str | Path) -> InputError:
@@ -186,7 +215,7 @@ def _read_delimited(path, delimiter: str, chunk_size: int, text_col: str | None,
         try:
             header = next(reader)
         except StopIteration:  # no bytes at all: no rows, and only the text column is known
-            yield Chunk(0, 0, pd.DataFrame(columns=[text_col or "text"], dtype=object), [])
+            yield Chunk(0, 0, columns=[text_col or "text"], rows=[])
             return
         except csv.Error as e:
             raise InputError(f"cannot parse the header of {path}: {e}") from None
@@ -225,10 +254,10 @@ def _read_delimited(path, delimiter: str, chunk_size: int, text_col: str | None,
                 rows.append(rec)  # type: ignore[arg-type]
             chars += sum(map(len, rec))
             if len(rows) >= chunk_size or chars >= chunk_chars:
-                yield Chunk(index, start, pd.DataFrame(rows, columns=header, dtype=object), errors)
+                yield Chunk(index, start, None, errors, columns=header, rows=rows)
                 index, start, rows, errors, chars = index + 1, start + len(rows), [], [], 0
         if rows or index == 0:
-            yield Chunk(index, start, pd.DataFrame(rows, columns=header, dtype=object), errors)
+            yield Chunk(index, start, None, errors, columns=header, rows=rows)
 
 
 def _dedupe(names: list[str]) -> list[str]:
@@ -283,17 +312,17 @@ def read_jsonl(path, chunk_size: int, text_col: str | None, on_read,
             chars += len(line)
             while found and records and (len(records) >= chunk_size or chars >= chunk_chars):
                 take = min(chunk_size, len(records))
-                yield Chunk(index, start, _frame(records[:take], text_col), errors[:take])
+                yield _records_chunk(index, start, records[:take], errors[:take], text_col)
                 index, start = index + 1, start + take
                 records, errors = records[take:], errors[take:]
                 chars = chars if records else 0
         if not found:
             _check_text_field(text_col, first_keys, path)
         for b in range(0, len(records), chunk_size):
-            yield Chunk(index, start, _frame(records[b : b + chunk_size], text_col), errors[b : b + chunk_size])
+            yield _records_chunk(index, start, records[b : b + chunk_size], errors[b : b + chunk_size], text_col)
             index, start = index + 1, start + len(records[b : b + chunk_size])
         if index == 0:
-            yield Chunk(0, 0, _frame([], text_col), [])
+            yield _records_chunk(0, 0, [], [], text_col)
 
 
 def _check_text_field(text_col: str | None, first_keys: list[str] | None, path) -> None:
@@ -302,8 +331,10 @@ def _check_text_field(text_col: str | None, first_keys: list[str] | None, path) 
         raise _missing_column(text_col, first_keys, path)
 
 
-def _frame(records: list[dict], text_col: str | None = None) -> pd.DataFrame:
-    """Rows as object columns (no type inference, so undecodable text survives to be reported per row); the text
+def _records_chunk(index: int, start: int, records: list[dict], errors: list[str | None],
+                   text_col: str | None = None) -> Chunk:
+    """JSON objects as rows over the union of their fields, in order of first appearance, with no type inference
+    (so undecodable text survives to be reported per row); a field a row lacks is :data:`MISSING`. The text
     column is there even when none of these rows has it."""
     cols: dict[str, None] = {}
     for r in records:
@@ -311,7 +342,8 @@ def _frame(records: list[dict], text_col: str | None = None) -> pd.DataFrame:
             cols.setdefault(k, None)
     if text_col is not None:
         cols.setdefault(text_col, None)
-    return pd.DataFrame(records, columns=list(cols), dtype=object)
+    names = list(cols)
+    return Chunk(index, start, None, errors, columns=names, rows=[[r.get(c, MISSING) for c in names] for r in records])
 
 
 def _read_parquet(path, chunk_size: int, text_col: str | None, on_read, max_rows: int | None = None,
@@ -355,7 +387,7 @@ def _read_lines(path, chunk_size: int, text_col: str | None, on_read,
             lines.append(line.rstrip("\r\n"))
             chars += len(line)
             if len(lines) >= chunk_size or chars >= chunk_chars:
-                yield Chunk(index, start, pd.DataFrame({col: lines}, dtype=object), [None] * len(lines))
+                yield Chunk(index, start, None, [None] * len(lines), columns=[col], rows=[[x] for x in lines])
                 index, start, lines, chars = index + 1, start + len(lines), [], 0
         if lines or index == 0:
-            yield Chunk(index, start, pd.DataFrame({col: lines}, dtype=object), [None] * len(lines))
+            yield Chunk(index, start, None, [None] * len(lines), columns=[col], rows=[[x] for x in lines])

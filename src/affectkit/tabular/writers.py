@@ -16,22 +16,23 @@ import csv
 import errno
 import json
 import os
-import re
 import shutil
 import sys
 from pathlib import Path
-from typing import IO, Any
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any
 
 from affectkit.errors import InputError, OutputLockedError
 from affectkit.hashing import digest_file
 from affectkit.jsonable import to_jsonable
 from affectkit.tabular.readers import detect_format
+from affectkit.tabular.table import Table, escape_cell, write_jsonl_rows
 from affectkit.text import clean_for_output
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def _clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
+
+def _clean_frame(frame: "pd.DataFrame") -> "pd.DataFrame":
     """Make every string writable as UTF-8 (undecodable input bytes become U+FFFD in the output)."""
     out = frame.copy()
     out.columns = [clean_for_output(c) for c in out.columns]
@@ -41,7 +42,7 @@ def _clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _arrow_table(frame: pd.DataFrame):
+def _arrow_table(frame: "pd.DataFrame"):
     """``frame`` as an Arrow table. A passthrough column whose cells mix types (an ``id`` that is a number on some
     JSONL lines and a string on others, a ``text`` that is sometimes a number) is written as strings; nulls stay
     null."""
@@ -69,38 +70,27 @@ def _as_text(v: Any) -> str | None:
     return json.dumps(v, ensure_ascii=False, default=str)
 
 
-def write_jsonl(frame: pd.DataFrame, f: IO[str]) -> None:
-    cols = list(frame.columns)
-    for row in frame.itertuples(index=False, name=None):
-        f.write(json.dumps({c: to_jsonable(v) for c, v in zip(cols, row)}, ensure_ascii=False))
-        f.write("\n")
+def write_jsonl(frame: "pd.DataFrame", f: IO[str]) -> None:
+    write_jsonl_rows(list(frame.columns), frame.itertuples(index=False, name=None), f)
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?:\.\.[+-]?\d+(?:\.\d+)?)?")
-
-
-def _escape_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
-
-def escape_formula_cells(frame: pd.DataFrame) -> pd.DataFrame:
+def escape_formula_cells(frame: "pd.DataFrame") -> "pd.DataFrame":
     """``frame`` with every text cell (and column name) that a spreadsheet would run as a formula, one that
     starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, prefixed with a single quote (OWASP's
     advice against CSV injection). Numbers stay numbers, and so does text that is only a number or a range of
     numbers (``-0.5``, the VAD scale ``-1..1``): a spreadsheet runs neither."""
+    import pandas as pd
+
     out = frame.copy()
-    out.columns = [_escape_cell(c) for c in out.columns]
+    out.columns = [escape_cell(c) for c in out.columns]
     for i in range(out.shape[1]):
         col = out.iloc[:, i]
         if pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype):
-            out.isetitem(i, col.map(_escape_cell).astype(object))
+            out.isetitem(i, col.map(escape_cell).astype(object))
     return out
 
 
-def write_frame(frame: pd.DataFrame, path: str | Path | None, fmt: str | None = None, header: bool = True,
+def write_frame(frame: "pd.DataFrame", path: str | Path | None, fmt: str | None = None, header: bool = True,
                 escape_formulas: bool = False) -> None:
     """Write a whole frame to ``path`` in ``fmt`` (from the extension if not given); ``None`` or ``-`` = stdout
     as JSONL. ``escape_formulas`` (CSV and TSV only) prefixes text cells that a spreadsheet would run as a
@@ -254,15 +244,21 @@ class PartWriter:
             sep = "," if self.fmt == "csv" else "\t"
             if column not in _read_header(part, sep):
                 return []
-            values = pd.read_csv(part, sep=sep, usecols=[column], dtype=str, keep_default_na=False)[column]
-            return [v if v != "" else None for v in values]
+            with open(part, encoding="utf-8", newline="") as f:
+                reader = csv.reader(f, delimiter=sep)
+                at = next(reader).index(column)
+                return [row[at] if row[at] != "" else None for row in reader]
         with open(part, encoding="utf-8") as f:
             return [json.loads(line).get(column) for line in f if line.strip()]
 
-    def write(self, index: int, frame: pd.DataFrame) -> None:
+    def write(self, index: int, frame: "pd.DataFrame | Table") -> None:
+        """Write chunk ``index``'s results (a DataFrame, or a :class:`Table` in a text format) as its part."""
         final = self._part(index)
         tmp = final.with_name(final.name + ".tmp")
-        write_frame(frame, tmp, self.fmt, escape_formulas=self.escape_formulas)
+        if isinstance(frame, Table):
+            frame.write(tmp, self.fmt, escape_formulas=self.escape_formulas)
+        else:
+            write_frame(frame, tmp, self.fmt, escape_formulas=self.escape_formulas)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, final)
@@ -306,6 +302,8 @@ def assemble_parts(parts: list[Path], output: str | Path, fmt: str) -> int:
                             f.readline()  # the header (column names never contain newlines)
                         shutil.copyfileobj(f, out, 1 << 20)
                 else:
+                    import pandas as pd
+
                     frame = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False).reindex(columns=columns)
                     frame.to_csv(out, index=False, header=i == 0, sep=sep, encoding="utf-8")
     else:
