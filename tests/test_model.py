@@ -131,3 +131,14 @@ def test_static_pooling_sums_each_texts_token_vectors():
     # text 0: tokens 0, 2; text 1: no tokens; text 2: tokens 1, 1, 2
     out = sum_per_text(table, np.array([0, 2, 1, 1, 2]), np.array([2, 0, 3]))
     assert out.tolist() == [[4.0, 3.0], [0.0, 0.0], [3.0, 7.0]]
+
+
+def test_predict_batch_takes_a_label_set_by_name() -> None:
+    import affectkit
+    from affectkit.labels import get_labelset
+
+    model = affectkit.load("fast")
+    by_name = model.predict_batch(["what a lovely day"], "plutchik")
+    by_object = model.predict_batch(["what a lovely day"], get_labelset("plutchik"))
+    assert by_name.labelset.name == "plutchik"
+    assert np.array_equal(by_name.dist, by_object.dist)

@@ -111,8 +111,10 @@ class AffectModel(Analyzer):
         enc = self.encode(texts)
         return aggregate_mean(enc.pooled, enc.owner, enc.n_tokens, len(texts))
 
-    def predict_batch(self, items: list[Any], labels: LabelSet | None = None) -> BatchPrediction:
-        head = self.head_for(labels)
+    def predict_batch(self, items: list[Any], labels: "LabelSet | str | None" = None) -> BatchPrediction:
+        """Predictions for valid texts in the native label set of ``labels`` (a label set or its name) if the
+        model has a head for it, else in its primary one; :meth:`analyze_batch` also checks inputs and maps."""
+        head = self.head_for(get_labelset(labels) if isinstance(labels, str) else labels)
         long_rows = [i for i, x in enumerate(items) if self._streams(x)]
         if not long_rows:
             return self._predict_texts(items, head)
