@@ -28,14 +28,10 @@ might must s t d ll m re ve don didn doesn isn wasn aren weren haven hasn hadn w
 """.split())  # noqa: SIM905 - a block of words reads better than a list
 
 
-def is_evidence_word(word: str, low: str) -> bool:
-    """A content word (not a function word, not only punctuation); ``low`` is ``word.lower()``."""
-    return _is_content_word(low)
-
-
 @functools.lru_cache(maxsize=1 << 16)
-def _is_content_word(low: str) -> bool:
-    """Lower case keeps letters and digits what they are, so the lowered word alone decides (and is cached)."""
+def is_evidence_word(low: str) -> bool:
+    """Whether a word, given in lower case, is a content word (not a function word, not only punctuation). Lower
+    case keeps letters and digits what they are, so the lowered word alone decides; answers are cached."""
     return low not in FUNCTION_WORDS and (low.isalnum() or _WORD.search(low) is not None)
 
 
@@ -99,7 +95,7 @@ class EvidenceCandidates:
             a, z = int(start[j]), int(end[j])
             w = self.text[a:z]
             low = w.lower()
-            if low in seen or not is_evidence_word(w, low):
+            if low in seen or not is_evidence_word(low):
                 continue
             seen.add(low)
             entry = (float(col[j]), a, z)

@@ -260,14 +260,13 @@ class AffectModel(Analyzer):
             for j in range(bounds[i], bounds[i + 1]):
                 w = text[a[j] : z[j]]
                 low = w.lower()
-                if low in seen or not is_evidence_word(w, low):
+                if low in seen or not is_evidence_word(low):
                     continue  # one entry per distinct word, and only content words (no punctuation)
                 seen.add(low)
                 chosen.append(Evidence(w, a[j], z[j], label, round(c[j], 4)))
                 if len(chosen) == self.n_evidence:
                     break
         return out
-
 
     def _table_shares(self, head: CategoryHead, table: np.ndarray, contrast: np.ndarray) -> np.ndarray:
         """A static encoder's whole token table projected onto ``head``'s contrasts ``(V, K)``, computed once per

@@ -231,8 +231,6 @@ def run_analyze(input_path: str | Path, output: str | Path | None, analyzer: Ana
             report.analysed += len(chunk)
             if writer is not None:
                 writer.write(chunk.index, result)
-            elif isinstance(result, Table):
-                result.write(None)
             else:
                 write_frame(result, None)
         if writer is not None:

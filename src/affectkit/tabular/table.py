@@ -22,6 +22,7 @@ import numpy as np
 
 from affectkit.errors import InputError
 from affectkit.jsonable import to_jsonable
+from affectkit.tabular.readers import detect_format
 from affectkit.text import clean_for_output
 
 _NUMBER = (int, float, np.integer, np.floating)
@@ -114,8 +115,6 @@ class Table:
 
     def write(self, path: str | Path | None, fmt: str | None = None, escape_formulas: bool = False) -> None:
         """Write to ``path`` in ``fmt`` (CSV, TSV or JSONL; ``None`` or ``-``: JSONL on stdout)."""
-        from affectkit.tabular.readers import detect_format
-
         to_stdout = path is None or str(path) == "-"
         fmt = "jsonl" if to_stdout else detect_format(path, fmt, option="--output-format")  # type: ignore[arg-type]
         if fmt not in ("csv", "tsv", "jsonl"):

@@ -90,11 +90,15 @@ def escape_formula_cells(frame: "pd.DataFrame") -> "pd.DataFrame":
     return out
 
 
-def write_frame(frame: "pd.DataFrame", path: str | Path | None, fmt: str | None = None, header: bool = True,
-                escape_formulas: bool = False) -> None:
+def write_frame(frame: "pd.DataFrame | Table", path: str | Path | None, fmt: str | None = None,
+                header: bool = True, escape_formulas: bool = False) -> None:
     """Write a whole frame to ``path`` in ``fmt`` (from the extension if not given); ``None`` or ``-`` = stdout
     as JSONL. ``escape_formulas`` (CSV and TSV only) prefixes text cells that a spreadsheet would run as a
-    formula with a single quote (:func:`escape_formula_cells`)."""
+    formula with a single quote (:func:`escape_formula_cells`). A :class:`Table` (a text file's chunk, CSV, TSV
+    or JSONL only) is written with the same cells, without pandas."""
+    if isinstance(frame, Table):
+        frame.write(path, fmt, escape_formulas=escape_formulas)
+        return
     frame = _clean_frame(frame)
     if path is None or str(path) == "-":
         write_jsonl(frame, sys.stdout)
@@ -242,11 +246,12 @@ class PartWriter:
             return pq.read_table(part, columns=[column]).column(0).to_pylist()
         if self.fmt in ("csv", "tsv"):
             sep = "," if self.fmt == "csv" else "\t"
-            if column not in _read_header(part, sep):
-                return []
             with open(part, encoding="utf-8", newline="") as f:
                 reader = csv.reader(f, delimiter=sep)
-                at = next(reader).index(column)
+                header = next(reader, [])
+                if column not in header:
+                    return []
+                at = header.index(column)
                 return [row[at] if row[at] != "" else None for row in reader]
         with open(part, encoding="utf-8") as f:
             return [json.loads(line).get(column) for line in f if line.strip()]
@@ -255,10 +260,7 @@ class PartWriter:
         """Write chunk ``index``'s results (a DataFrame, or a :class:`Table` in a text format) as its part."""
         final = self._part(index)
         tmp = final.with_name(final.name + ".tmp")
-        if isinstance(frame, Table):
-            frame.write(tmp, self.fmt, escape_formulas=self.escape_formulas)
-        else:
-            write_frame(frame, tmp, self.fmt, escape_formulas=self.escape_formulas)
+        write_frame(frame, tmp, self.fmt, escape_formulas=self.escape_formulas)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, final)
