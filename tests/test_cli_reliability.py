@@ -318,6 +318,19 @@ def test_empty_stdin_is_an_empty_result():
     assert r.returncode == 0 and r.stdout == b"" and "no rows in stdin" in r.stderr.decode()
 
 
+def test_a_table_piped_in_as_plain_text_is_named_in_a_warning(lexicon):
+    table = b"id,text\n1,I hate waiting\n2,happy\n"
+    r = run_cli("analyze", "-", "--model", lexicon, input=table)
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.decode().splitlines()) == 3  # one text per line, the header too: that is what txt means
+    assert "pass --format csv" in r.stderr.decode()
+    r = run_cli("analyze", "-", "--format", "csv", "--model", lexicon, input=table)
+    assert r.returncode == 0 and len(r.stdout.decode().splitlines()) == 2
+    assert "pass --format" not in r.stderr.decode()
+    r = run_cli("analyze", "-", "--model", lexicon, input=b"the text, for once, has commas\nhappy\n")
+    assert r.returncode == 0 and "pass --format" not in r.stderr.decode()
+
+
 # -- 21. messages ---------------------------------------------------------------------------------------------------
 def test_unknown_output_extension_names_output_format(tmp_path, lexicon):
     src = tmp_path / "in.csv"

@@ -13,12 +13,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
 import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterator
 
 from affectkit.errors import InputError, InputTooLarge
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "txt")
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
@@ -377,6 +380,15 @@ def _read_parquet(path, chunk_size: int, text_col: str | None, on_read, max_rows
         yield Chunk(0, 0, pf.schema_arrow.empty_table().to_pandas(), [])
 
 
+def looks_like_header(line: str, col: str) -> bool:
+    """Whether a line read as plain text looks like a CSV or TSV header naming the column ``col``."""
+    for delimiter in (",", "\t"):
+        fields = [f.strip().strip('"').strip() for f in line.split(delimiter)]
+        if len(fields) > 1 and col in fields:
+            return True
+    return False
+
+
 def _read_lines(path, chunk_size: int, text_col: str | None, on_read,
                 chunk_chars: int = CHUNK_CHARS) -> Iterator[Chunk]:
     col = text_col or "text"
@@ -385,6 +397,9 @@ def _read_lines(path, chunk_size: int, text_col: str | None, on_read,
         index = start = chars = 0
         for line in f:
             lines.append(line.rstrip("\r\n"))
+            if index == 0 and len(lines) == 1 and str(path) == "-" and looks_like_header(lines[0], col):
+                log.warning("stdin is read as plain text, one text per line, and its first line %r looks like the "
+                            "header of a table: pass --format csv (or tsv, jsonl) to read it as one", lines[0][:80])
             chars += len(line)
             if len(lines) >= chunk_size or chars >= chunk_chars:
                 yield Chunk(index, start, None, [None] * len(lines), columns=[col], rows=[[x] for x in lines])
