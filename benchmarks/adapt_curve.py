@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from affectkit.evaluation.metrics import f1_score, onehot
-from affectkit.training.adapt import fit_adapted_head, model_embedder, shipped_data, trained_labelsets
+from affectkit.training.adapt import fit_adapted_head, model_embedder, shipped_data, trained_labelsets, transfer_l2
 from affectkit.training.corpora import MAX_TEST_ROWS, SPLITS, load_split
 from affectkit.training.transfer import fit_transfer_head, predict_transfer
 
@@ -58,21 +58,22 @@ def main() -> None:
     model = affectkit.load(args.model)
     embed = model_embedder(model)
     shipped = shipped_data(embed)
-    results: dict = {"model": args.model, "sizes": args.sizes, "seeds": args.seeds, "sets": {}}
+    l2 = transfer_l2(model.path)  # as `affectkit adapt` fits it: the model's own transfer-head penalty
+    results: dict = {"model": args.model, "l2": l2, "sizes": args.sizes, "seeds": args.seeds, "sets": {}}
     for name in SETS:
         test = load_split(name, SPLITS[name][2], MAX_TEST_ROWS)
         ls = test.labelset
         xt = embed(test.texts)
         own = ls if ls.name in trained_labelsets(model.path) else model.labelset  # as shipped before transfer heads
         row: dict = {"mapped": macro_f1(test, model.predict_batch(test.texts, own).to_labelset(ls).dist)}
-        zero = fit_transfer_head(ls, shipped)
+        zero = fit_transfer_head(ls, shipped, l2=l2)
         row["transfer"] = macro_f1(test, predict_transfer(zero, xt)[0])
         pool = pool_rows(name, test)
         for n in args.sizes:
             scores = []
             for seed in range(args.seeds):
                 rows = np.sort(np.random.default_rng(1000 + seed).choice(len(pool), n, replace=False))
-                head = fit_adapted_head(embed, pool.subset(rows), ls, shipped=shipped, seed=seed)
+                head = fit_adapted_head(embed, pool.subset(rows), ls, shipped=shipped, seed=seed, l2=l2)
                 scores.append(macro_f1(test, predict_transfer(head, xt)[0]))
             row[n] = float(np.mean(scores))
             print(f"{name} N={n}: {row[n]:.3f} (seeds {', '.join(f'{s:.3f}' for s in scores)})", file=sys.stderr)

@@ -127,11 +127,11 @@ def stock_mpnet_onnx(out: Path = Path("runs/cache/mpnet-int8"), base: str = "run
 
 
 def run(models: list[str], l2: float, balance: float, out_json: str | None, max_train_rows: int | None = MAX_TRAIN_ROWS,
-        fallback: bool = True, in_domain: bool = True, mask: bool = True) -> dict:
+        fallback: bool = True, in_domain: bool = True, mask: bool = True, baseline_l2: float | None = None) -> dict:
     tests = {n: load_split(n, SPLITS[n][2], MAX_TEST_ROWS) for n in TEST_SETS}
     pool = {n: (load_split(n, SPLITS[n][0], max_train_rows), load_split(n, SPLITS[n][1])) for n in SHIP}
-    results: dict = {"l2": l2, "balance": balance, "max_train_rows": max_train_rows, "fallback": fallback, "mask": mask,
-                     "rows": {n: len(d) for n, d in tests.items()}, "models": {}}
+    results: dict = {"l2": l2, "baseline_l2": baseline_l2, "balance": balance, "max_train_rows": max_train_rows,
+                     "fallback": fallback, "mask": mask, "rows": {n: len(d) for n, d in tests.items()}, "models": {}}
     decisions_of: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for spec in models:
         t0 = time.time()
@@ -153,7 +153,8 @@ def run(models: list[str], l2: float, balance: float, out_json: str | None, max_
                     continue
                 data = [TransferData(n, tr, xs[n][0], dv, xs[n][1]) for n, (tr, dv) in pool.items()
                         if include_self or n != name]
-                head = fit_transfer_head(ds.labelset, data, l2=l2, balance=balance, mask_unreached=mask)
+                penalty = baseline_l2 if spec in FROZEN and baseline_l2 is not None else l2
+                head = fit_transfer_head(ds.labelset, data, l2=penalty, balance=balance, mask_unreached=mask)
                 dist, _, _ = predict_transfer(head, xt[name])
                 rule = head.fallback_below if fallback else None
                 gold_rows, pred_rows = scored_rows(name, ds, dist, decide(head, xt[name], rule))
@@ -220,6 +221,7 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["default", "fast", "minilm"],
                     help="affectkit model specs; 'minilm' (the baseline) and 'mpnet' for frozen stock encoders")
     ap.add_argument("--l2", type=float, default=0.1)
+    ap.add_argument("--baseline-l2", type=float, help="L2 for the frozen baselines (default: --l2)")
     ap.add_argument("--balance", type=float, default=1.0, help="dataset balance (1: every dataset weighs alike)")
     ap.add_argument("--max-train-rows", type=int, default=MAX_TRAIN_ROWS,
                     help="fixed sample of larger training sets (GoEmotions); 0 = every row")
@@ -230,7 +232,7 @@ def main() -> None:
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
     print_table(run(args.models, args.l2, args.balance, args.json, args.max_train_rows or None,
-                    not args.no_fallback, not args.no_in_domain, not args.no_mask))
+                    not args.no_fallback, not args.no_in_domain, not args.no_mask, args.baseline_l2))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder")
     ap.add_argument("--labelsets", nargs="*", help="only these label sets (default: all that need a head)")
-    ap.add_argument("--l2", type=float, default=0.1)
+    ap.add_argument("--l2", type=float, help="L2 penalty (default: the one the folder's transfer heads use, else 0.1)")
     ap.add_argument("--balance", type=float, default=1.0)
     args = ap.parse_args()
     add_shipped_heads(args.folder, args.labelsets, l2=args.l2, balance=args.balance)

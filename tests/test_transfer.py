@@ -212,6 +212,16 @@ def test_every_shipped_labelset_is_reachable_from_the_default_model():
         assert m.unreached == [], (ls.name, m.unreached)
 
 
+def test_transfer_l2_is_the_penalty_a_folder_recorded(tmp_path):
+    from affectkit.training.adapt import transfer_l2
+
+    assert transfer_l2(tmp_path) == 0.1  # no training.json
+    (tmp_path / "training.json").write_text(json.dumps({"transfer_heads": {"plutchik": {"l2": 0.003}}}))
+    assert transfer_l2(tmp_path) == 0.003
+    (tmp_path / "training.json").write_text(json.dumps({"config": {}}))
+    assert transfer_l2(tmp_path, default=0.5) == 0.5
+
+
 def test_adapt_cli_writes_a_native_head(tmp_path):
     rows = []
     for i in range(30):
@@ -230,6 +240,8 @@ def test_adapt_cli_writes_a_native_head(tmp_path):
     assert cfg["primary_labelset"] == "mine" and "heads/mine" in cfg["heads"]
     record = json.loads((out / "training.json").read_text())["adapted_heads"]["mine"]
     assert record["user_rows"] == 90 and record["user_dev"] == 18
+    base = json.loads((out / "training.json").read_text())["transfer_heads"]
+    assert record["l2"] == next(iter(base.values()))["l2"]  # the base model's own transfer-head penalty
     import affectkit
 
     model = affectkit.load(str(out))

@@ -85,7 +85,8 @@ def transfer_card(record: dict) -> str:
             "(`affectkit labels map`), every dataset weighing alike, a label that a dataset has no name for left out "
             "of the loss on that dataset's emotional rows, and calibrated (temperature, per-label "
             f"thresholds, a fallback rule) on their dev rows; L2 penalty {first['l2']}. The encoder and the heads "
-            "above are unchanged. Rebuilt by `python scripts/transfer_heads.py <this folder>`; what each head was fit "
+            "above are unchanged. Rebuilt by `python scripts/transfer_heads.py <this folder>` (same penalty); what "
+            "each head was fit "
             "on is under `transfer_heads` in training.json; cross-domain scores: `python "
             "benchmarks/cross_domain.py`.\n\n| dataset | train / dev rows | source and licence |\n|---|---|---|\n"
             f"{rows}\n\nThe model's licence stays CC-BY-SA-4.0 (EmoBank is share-alike); the CC BY and MIT sets ask "
@@ -124,21 +125,33 @@ def write_heads(folder: str | Path, heads: Sequence[TransferHead], section: str,
         _replace_card_section(folder / "README.md", transfer_card(record))
 
 
+def _training_record(folder: str | Path) -> dict:
+    record_path = Path(folder) / "training.json"
+    return json.loads(record_path.read_text()) if record_path.exists() else {}
+
+
 def trained_labelsets(folder: str | Path) -> set[str]:
     """The label sets a model folder has heads for from its own training run (not transfer or adapted heads)."""
-    record_path = Path(folder) / "training.json"
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    tasks = record.get("config", {}).get("tasks", [])
+    tasks = _training_record(folder).get("config", {}).get("tasks", [])
     return {t.get("labelset") for t in tasks if t.get("type") == "categories" and not t.get("auxiliary")}
 
 
-def add_shipped_heads(folder: str | Path, labelsets: Sequence[str] | None = None, l2: float = 0.1,
+def transfer_l2(folder: str | Path, default: float = 0.1) -> float:
+    """The L2 penalty a model folder's transfer heads were fit with (chosen per encoder on the leave-one-dataset-out
+    mean, docs/cross-domain.md), so that refitting or adapting keeps it; ``default`` for a folder without any."""
+    heads = _training_record(folder).get("transfer_heads", {})
+    return float(next(iter(heads.values()))["l2"]) if heads else default
+
+
+def add_shipped_heads(folder: str | Path, labelsets: Sequence[str] | None = None, l2: float | None = None,
                       balance: float = 1.0, progress: Callable[[str], None] | None = print) -> list[TransferHead]:
     """Fit and write a transfer head for each shipped label set: by default every set but
-    :data:`NO_TRANSFER_HEAD` and those the model already has a head for from its own training."""
+    :data:`NO_TRANSFER_HEAD` and those the model already has a head for from its own training. ``l2``: by default
+    the penalty the folder's transfer heads already use (:func:`transfer_l2`)."""
     from affectkit.labels import list_labelsets
     from affectkit.model import AffectModel
 
+    l2 = transfer_l2(folder) if l2 is None else l2
     model = AffectModel.load(folder)
     fine_tuned = trained_labelsets(folder)
     names = list(labelsets) if labelsets else [ls.name for ls in list_labelsets()
@@ -196,9 +209,10 @@ def fit_adapted_head(embed: Callable[[list[str]], np.ndarray], ds: EmotionDatase
 
 
 def adapt(model: str | Path, ds: EmotionDataset, output: str | Path, labelset_name: str | None = None,
-          with_shipped: bool = True, dev_fraction: float = 0.2, l2: float = 0.1, seed: int = 13,
+          with_shipped: bool = True, dev_fraction: float = 0.2, l2: float | None = None, seed: int = 13,
           command: str | None = None) -> Path:
-    """Copy ``model`` to ``output`` with a head for the user's label set, made the model's primary label set."""
+    """Copy ``model`` to ``output`` with a head for the user's label set, made the model's primary label set.
+    ``l2``: by default the penalty of the model's transfer heads (:func:`transfer_l2`)."""
     import affectkit
     from affectkit.model import AffectModel
 
@@ -209,7 +223,7 @@ def adapt(model: str | Path, ds: EmotionDataset, output: str | Path, labelset_na
     assert ds.labelset is not None
     t0 = time.time()
     head = fit_adapted_head(model_embedder(loaded, cache_root=None), ds, ds.labelset, with_shipped, None,
-                            dev_fraction, l2, seed)
+                            dev_fraction, transfer_l2(loaded.path) if l2 is None else l2, seed)
     out = Path(output)
     if out.exists():
         shutil.rmtree(out)
