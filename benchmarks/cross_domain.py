@@ -80,9 +80,6 @@ def paired_gap_ci(gold: np.ndarray, a: np.ndarray, b: np.ndarray, n_boot: int = 
     return bootstrap_ci(lambda idx: f1_score(gold[idx], a[idx]) - f1_score(gold[idx], b[idx]), len(gold), n_boot)
 
 
-FROZEN = {"minilm": "frozen MiniLM + LR", "mpnet": "frozen mpnet + LR"}  # stock encoders, no fine-tuning
-
-
 def model_encoder(spec: str):
     """(embed function, cache key, model) for an affectkit model spec, or a frozen stock encoder (``FROZEN``)."""
     import affectkit
@@ -91,7 +88,7 @@ def model_encoder(spec: str):
         from affectkit.modules.encoders import load_encoder
         from affectkit.training.features import embed_texts
 
-        folder = stock_minilm_onnx() if spec == "minilm" else stock_mpnet_onnx()
+        folder = FROZEN[spec][1]()
         enc = load_encoder(folder, "onnx-transformer")
         return (lambda texts: embed_texts(enc, texts)), f"{spec}-{folder_digest(folder)}", None
     model = affectkit.load(spec)
@@ -124,6 +121,10 @@ def stock_mpnet_onnx(out: Path = Path("runs/cache/mpnet-int8"), base: str = "run
     if not Path(base).is_dir():
         raise SystemExit(f"{base} is missing: run `bash scripts/fetch_mpnet.sh` first")
     return _export_stock(base, out, quantize=True)
+
+
+# stock encoders, frozen: (column name, the function that exports them once)
+FROZEN = {"minilm": ("frozen MiniLM + LR", stock_minilm_onnx), "mpnet": ("frozen mpnet + LR", stock_mpnet_onnx)}
 
 
 def run(models: list[str], l2: float, balance: float, out_json: str | None, max_train_rows: int | None = MAX_TRAIN_ROWS,
@@ -187,7 +188,7 @@ def print_table(results: dict) -> None:
         if m not in FROZEN:
             head += [f"{m} mapped", f"{m}"]
         else:
-            head += [FROZEN[m]]
+            head += [FROZEN[m][0]]
     head += [f"{m} in-domain" for m in models if m not in FROZEN]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))

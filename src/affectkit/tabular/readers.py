@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import logging
 import re
@@ -393,13 +394,19 @@ def _read_lines(path, chunk_size: int, text_col: str | None, on_read,
                 chunk_chars: int = CHUNK_CHARS) -> Iterator[Chunk]:
     col = text_col or "text"
     with _open_text(path, on_read) as f:
+        source: Iterator[str] = iter(f)
+        if str(path) == "-":  # a table piped in without --format: say so once, before any row is analysed
+            first = next(source, None)
+            if first is not None:
+                if looks_like_header(first.rstrip("\r\n"), col):
+                    log.warning("stdin is read as plain text, one text per line, and its first line %r looks like "
+                                "the header of a table: pass --format csv (or tsv, jsonl) to read it as one",
+                                first.rstrip("\r\n")[:80])
+                source = itertools.chain([first], source)
         lines: list[str] = []
         index = start = chars = 0
-        for line in f:
+        for line in source:
             lines.append(line.rstrip("\r\n"))
-            if index == 0 and len(lines) == 1 and str(path) == "-" and looks_like_header(lines[0], col):
-                log.warning("stdin is read as plain text, one text per line, and its first line %r looks like the "
-                            "header of a table: pass --format csv (or tsv, jsonl) to read it as one", lines[0][:80])
             chars += len(line)
             if len(lines) >= chunk_size or chars >= chunk_chars:
                 yield Chunk(index, start, None, [None] * len(lines), columns=[col], rows=[[x] for x in lines])

@@ -86,8 +86,7 @@ def transfer_card(record: dict) -> str:
             "of the loss on that dataset's emotional rows, and calibrated (temperature, per-label "
             f"thresholds, a fallback rule) on their dev rows; L2 penalty {first['l2']}. The encoder and the heads "
             "above are unchanged. Rebuilt by `python scripts/transfer_heads.py <this folder>` (same penalty); what "
-            "each head was fit "
-            "on is under `transfer_heads` in training.json; cross-domain scores: `python "
+            "each head was fit on is under `transfer_heads` in training.json; cross-domain scores: `python "
             "benchmarks/cross_domain.py`.\n\n| dataset | train / dev rows | source and licence |\n|---|---|---|\n"
             f"{rows}\n\nThe model's licence stays CC-BY-SA-4.0 (EmoBank is share-alike); the CC BY and MIT sets ask "
             f"for the attribution above.\n{CARD_END}\n")
