@@ -22,11 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     written; or more rows failed than ``--max-error-rate`` allows); 130 interrupted."""
     from affectkit.cli.console import say
     from affectkit.errors import AffectkitError
+    from affectkit.interrupts import interrupts_recorded
     from affectkit.threads import limit_blas_threads
 
     limit_blas_threads()
     try:
-        rc = app(args=argv if argv is not None else sys.argv[1:], prog_name="affectkit", standalone_mode=False)
+        with interrupts_recorded():
+            rc = app(args=argv if argv is not None else sys.argv[1:], prog_name="affectkit", standalone_mode=False)
     except AffectkitError as e:
         say(f"error: {e}")
         return e.exit_code
