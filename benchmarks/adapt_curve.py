@@ -10,7 +10,8 @@ it (80% of the N rows to train with the shipped datasets mapped onto the labels 
 Scored on the set's test split: macro-F1 of the argmax label. Each size is averaged over --seeds draws.
 
 Zero-shot columns: `mapped` is the shipped model's own head mapped onto the set (what a user gets with
-`--labels`), `transfer` the transfer head fit on the shipped datasets alone (N = 0).
+`--labels`), `transfer` the transfer head fit on the shipped datasets alone (N = 0), as the model's shipped heads are
+(its L2 penalty and prior power).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from affectkit.evaluation.metrics import f1_score, onehot
-from affectkit.training.adapt import fit_adapted_head, model_embedder, shipped_data, trained_labelsets, transfer_l2
+from affectkit.training.adapt import fit_adapted_head, model_embedder, shipped_data, trained_labelsets, transfer_setting
 from affectkit.training.corpora import MAX_TEST_ROWS, SPLITS, load_split
 from affectkit.training.transfer import fit_transfer_head, predict_transfer
 
@@ -58,7 +59,7 @@ def main() -> None:
     model = affectkit.load(args.model)
     embed = model_embedder(model)
     shipped = shipped_data(embed)
-    l2 = transfer_l2(model.path)  # as `affectkit adapt` fits it: the model's own transfer-head penalty
+    l2 = transfer_setting(model.path, "l2")  # as `affectkit adapt` fits it: the model's own transfer-head penalty
     results: dict = {"model": args.model, "l2": l2, "sizes": args.sizes, "seeds": args.seeds, "sets": {}}
     for name in SETS:
         test = load_split(name, SPLITS[name][2], MAX_TEST_ROWS)
@@ -66,7 +67,7 @@ def main() -> None:
         xt = embed(test.texts)
         own = ls if ls.name in trained_labelsets(model.path) else model.labelset  # as shipped before transfer heads
         row: dict = {"mapped": macro_f1(test, model.predict_batch(test.texts, own).to_labelset(ls).dist)}
-        zero = fit_transfer_head(ls, shipped, l2=l2)
+        zero = fit_transfer_head(ls, shipped, l2=l2, prior_power=transfer_setting(model.path, "prior_power", 0.0))
         row["transfer"] = macro_f1(test, predict_transfer(zero, xt)[0])
         pool = pool_rows(name, test)
         for n in args.sizes:

@@ -17,6 +17,10 @@ Columns:
 - `<model>`: the transfer head on the model's encoder (left-out set excluded);
 - `in-domain`: the same head also trained on the set's own train split (ship sets only), for reference.
 
+Heads are fit with each model's recorded settings (the L2 penalty and the logit adjustment of the training mix's
+label prior that its shipped transfer heads use, from its training.json); the baselines with L2 0.1 and no
+adjustment (a plain logistic regression) unless told otherwise (`--baseline-l2`, `--baseline-prior-power`).
+
 Each model's gap to the baseline comes with a 95% paired bootstrap interval (1,000 resamples of the
 test rows, both models scored on the same resample).
 
@@ -32,12 +36,13 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from affectkit.evaluation.metrics import f1_score, onehot
-from affectkit.training.adapt import model_embedder, trained_labelsets
+from affectkit.training.adapt import model_embedder, trained_labelsets, transfer_setting
 from affectkit.training.corpora import (
     MAX_TEST_ROWS,
     MAX_TRAIN_ROWS,
@@ -127,12 +132,59 @@ def stock_mpnet_onnx(out: Path = Path("runs/cache/mpnet-int8"), base: str = "run
 FROZEN = {"minilm": ("frozen MiniLM + LR", stock_minilm_onnx), "mpnet": ("frozen mpnet + LR", stock_mpnet_onnx)}
 
 
-def run(models: list[str], l2: float, balance: float, out_json: str | None, max_train_rows: int | None = MAX_TRAIN_ROWS,
-        fallback: bool = True, in_domain: bool = True, mask: bool = True, baseline_l2: float | None = None) -> dict:
+def with_none(dist: np.ndarray, none: np.ndarray) -> np.ndarray:
+    """The labels' probabilities with the no-emotion mass as one more column, when it is not one of them."""
+    return dist if np.allclose(dist.sum(axis=1), 1.0, atol=1e-4) else np.column_stack([dist, none])
+
+
+def em_label_shift(p: np.ndarray, train_prior: np.ndarray, iters: int = 200) -> np.ndarray:
+    """Posteriors re-weighted to the test set's label prior, estimated by EM from the unlabelled test rows
+    (Saerens, Latinne and Decaestecker 2002)."""
+    prior = train_prior.copy()
+    for _ in range(iters):
+        q = p * (prior / train_prior)
+        q /= q.sum(axis=1, keepdims=True)
+        new = q.mean(axis=0)
+        if np.abs(new - prior).max() < 1e-7:
+            break
+        prior = new
+    return q
+
+
+@dataclass
+class Options:
+    """How the heads are fit. ``l2`` / ``prior_power`` left ``None``: each affectkit model's own recorded settings
+    (its training.json, as `scripts/transfer_heads.py` fit the shipped heads); the frozen baselines take
+    ``baseline_l2`` / ``baseline_prior_power``, else ``l2`` / ``prior_power``, else 0.1 / 0 (a plain LR)."""
+
+    l2: float | None = None
+    prior_power: float | None = None
+    baseline_l2: float | None = None
+    baseline_prior_power: float | None = None
+    balance: float = 1.0
+    max_train_rows: int | None = MAX_TRAIN_ROWS
+    fallback: bool = True
+    in_domain: bool = True
+    mask: bool = True
+    mix: list[float] = field(default_factory=list)  # also score (1-w) transfer + w mapped (single-label sets)
+    prior_em: bool = False  # also score the transfer head re-weighted to the test set's prior by EM
+
+    def head_settings(self, spec: str, model) -> tuple[float, float]:
+        """(L2 penalty, prior power) for the heads of ``spec``."""
+        if model is None:
+            return (_first(self.baseline_l2, self.l2, 0.1), _first(self.baseline_prior_power, self.prior_power, 0.0))
+        return (_first(self.l2, transfer_setting(model.path, "l2")),
+                _first(self.prior_power, transfer_setting(model.path, "prior_power", 0.0)))
+
+
+def _first(*values: float | None) -> float:
+    return next(float(v) for v in values if v is not None)
+
+
+def run(models: list[str], opts: Options, out_json: str | None = None) -> dict:
     tests = {n: load_split(n, SPLITS[n][2], MAX_TEST_ROWS) for n in TEST_SETS}
-    pool = {n: (load_split(n, SPLITS[n][0], max_train_rows), load_split(n, SPLITS[n][1])) for n in SHIP}
-    results: dict = {"l2": l2, "baseline_l2": baseline_l2, "balance": balance, "max_train_rows": max_train_rows,
-                     "fallback": fallback, "mask": mask, "rows": {n: len(d) for n, d in tests.items()}, "models": {}}
+    pool = {n: (load_split(n, SPLITS[n][0], opts.max_train_rows), load_split(n, SPLITS[n][1])) for n in SHIP}
+    results: dict = {"options": asdict(opts), "rows": {n: len(d) for n, d in tests.items()}, "models": {}}
     decisions_of: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for spec in models:
         t0 = time.time()
@@ -140,7 +192,10 @@ def run(models: list[str], l2: float, balance: float, out_json: str | None, max_
         cache = VectorCache(embed, key) if key else model_embedder(model)
         xs = {n: (cache(tr.texts), cache(dv.texts)) for n, (tr, dv) in pool.items()}
         xt = {n: cache(d.texts) for n, d in tests.items()}
-        print(f"[{spec}] vectors ready in {time.time() - t0:.0f} s", file=sys.stderr)
+        penalty, power = opts.head_settings(spec, model)
+        print(f"[{spec}] vectors ready in {time.time() - t0:.0f} s; heads at L2 {penalty:g}, prior power {power:g}",
+              file=sys.stderr)
+        results.setdefault("settings", {})[spec] = {"l2": penalty, "prior_power": power}
         res: dict = {}
         for name, ds in tests.items():
             assert ds.labelset is not None
@@ -150,18 +205,27 @@ def run(models: list[str], l2: float, balance: float, out_json: str | None, max_
                 bp = model.predict_batch(ds.texts, own).to_labelset(ds.labelset)
                 row["mapped"] = score(name, ds, bp.dist, bp.decisions())
             for variant, include_self in (("transfer", False), ("in-domain", True)):
-                if include_self and (name not in SHIP or not in_domain):
+                if include_self and (name not in SHIP or not opts.in_domain):
                     continue
                 data = [TransferData(n, tr, xs[n][0], dv, xs[n][1]) for n, (tr, dv) in pool.items()
                         if include_self or n != name]
-                penalty = baseline_l2 if spec in FROZEN and baseline_l2 is not None else l2
-                head = fit_transfer_head(ds.labelset, data, l2=penalty, balance=balance, mask_unreached=mask)
-                dist, _, _ = predict_transfer(head, xt[name])
-                rule = head.fallback_below if fallback else None
+                head = fit_transfer_head(ds.labelset, data, l2=penalty, balance=opts.balance,
+                                         mask_unreached=opts.mask, prior_power=power)
+                dist, _, none = predict_transfer(head, xt[name])
+                rule = head.fallback_below if opts.fallback else None
                 gold_rows, pred_rows = scored_rows(name, ds, dist, decide(head, xt[name], rule))
                 row[variant] = f1_score(gold_rows, pred_rows)
-                if variant == "transfer":
-                    decisions_of.setdefault(spec, {})[name] = (gold_rows, pred_rows)
+                if variant != "transfer":
+                    continue
+                decisions_of.setdefault(spec, {})[name] = (gold_rows, pred_rows)
+                if opts.prior_em and name not in MULTI_LABEL:
+                    train_prior = np.mean([with_none(*predict_transfer(head, d.x_dev)[::2]).mean(axis=0)
+                                           for d in data if d.x_dev is not None], axis=0)
+                    adapted = em_label_shift(with_none(dist, none), train_prior)[:, :dist.shape[1]]
+                    row["prior-em"] = score(name, ds, adapted, pred_rows)
+                if model is not None and name not in MULTI_LABEL:
+                    for w in opts.mix:
+                        row[f"mix{w:g}"] = score(name, ds, (1 - w) * dist + w * bp.dist, pred_rows)
             res[name] = row
             print(f"[{spec}] {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()), file=sys.stderr)
         results["models"][spec] = res
@@ -221,8 +285,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["default", "fast", "minilm"],
                     help="affectkit model specs; 'minilm' (the baseline) and 'mpnet' for frozen stock encoders")
-    ap.add_argument("--l2", type=float, default=0.1)
-    ap.add_argument("--baseline-l2", type=float, help="L2 for the frozen baselines (default: --l2)")
+    ap.add_argument("--l2", type=float, help="L2 for every head (default: each model's recorded penalty)")
+    ap.add_argument("--prior-power", type=float,
+                    help="logit adjustment of the heads' training-mix prior (default: each model's recorded one)")
+    ap.add_argument("--baseline-l2", type=float, help="L2 for the frozen baselines (default: --l2, else 0.1)")
+    ap.add_argument("--baseline-prior-power", type=float,
+                    help="prior power for the frozen baselines (default: --prior-power, else 0: a plain LR)")
     ap.add_argument("--balance", type=float, default=1.0, help="dataset balance (1: every dataset weighs alike)")
     ap.add_argument("--max-train-rows", type=int, default=MAX_TRAIN_ROWS,
                     help="fixed sample of larger training sets (GoEmotions); 0 = every row")
@@ -230,10 +298,16 @@ def main() -> None:
     ap.add_argument("--no-in-domain", action="store_true", help="skip the in-domain reference column")
     ap.add_argument("--no-mask", action="store_true",
                     help="hold every label against every dataset's rows, even labels the dataset has no name for")
+    ap.add_argument("--mix", type=float, nargs="*", default=[],
+                    help="also score (1-w) transfer + w mapped for each weight w (single-label sets; to stderr)")
+    ap.add_argument("--prior-em", action="store_true",
+                    help="also score the transfer head re-weighted to the test set's label prior by EM (to stderr)")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
-    print_table(run(args.models, args.l2, args.balance, args.json, args.max_train_rows or None,
-                    not args.no_fallback, not args.no_in_domain, not args.no_mask, args.baseline_l2))
+    opts = Options(args.l2, args.prior_power, args.baseline_l2, args.baseline_prior_power, args.balance,
+                   args.max_train_rows or None, not args.no_fallback, not args.no_in_domain, not args.no_mask,
+                   args.mix, args.prior_em)
+    print_table(run(args.models, opts, args.json))
 
 
 if __name__ == "__main__":

@@ -21,8 +21,10 @@ def main() -> None:
     ap.add_argument("--labelsets", nargs="*", help="only these label sets (default: all that need a head)")
     ap.add_argument("--l2", type=float, help="L2 penalty (default: the one the folder's transfer heads use, else 0.1)")
     ap.add_argument("--balance", type=float, default=1.0)
+    ap.add_argument("--prior-power", type=float,
+                    help="logit adjustment of the training mix's label prior (default: the folder's, else 0)")
     args = ap.parse_args()
-    add_shipped_heads(args.folder, args.labelsets, l2=args.l2, balance=args.balance)
+    add_shipped_heads(args.folder, args.labelsets, l2=args.l2, balance=args.balance, prior_power=args.prior_power)
 
 
 if __name__ == "__main__":

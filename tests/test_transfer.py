@@ -161,20 +161,26 @@ def test_fallback_rule_by_hand():
     assert not BatchPrediction(ls, dist, scores, np.full(8, 0.5), none=none).decisions()[0].any()
 
 
-def test_fit_transfer_head_on_toy_domains_is_calibrated_and_exports():
+def _toy_domains() -> list[TransferData]:
+    """Two domains over BRIGHTER's labels: a (300 train, 100 dev rows) and b (60 / 40, shifted)."""
     rng = np.random.default_rng(1)
 
-    def domain(name: str, n: int, shift: float):
+    def domain(n: int, shift: float):
         x = rng.normal(size=(n, 4)) + shift
         y = np.zeros((n, 5))  # brighter labels: anger fear joy sadness surprise
         y[x[:, 0] > shift, 2] = 1  # joy when feature 0 is high
         y[x[:, 1] > shift + 1, 1] = 1  # fear when feature 1 is high
-        ds = _ds("brighter", y)
-        return ds, x
+        return _ds("brighter", y), x
 
-    (a, xa), (a_dev, xa_dev) = domain("a", 300, 0.0), domain("a", 100, 0.0)
-    (b, xb), (b_dev, xb_dev) = domain("b", 60, 0.5), domain("b", 40, 0.5)
-    head = fit_transfer_head("ekman", [TransferData("a", a, xa, a_dev, xa_dev), TransferData("b", b, xb, b_dev, xb_dev)])
+    (a, xa), (a_dev, xa_dev) = domain(300, 0.0), domain(100, 0.0)
+    (b, xb), (b_dev, xb_dev) = domain(60, 0.5), domain(40, 0.5)
+    return [TransferData("a", a, xa, a_dev, xa_dev), TransferData("b", b, xb, b_dev, xb_dev)]
+
+
+def test_fit_transfer_head_on_toy_domains_is_calibrated_and_exports():
+    data = _toy_domains()
+    a_dev, xa_dev = data[0].dev, data[0].x_dev
+    head = fit_transfer_head("ekman", data)
     assert head.record["datasets"]["b"]["row_weight"] > head.record["datasets"]["a"]["row_weight"]
     dist, scores, none = predict_transfer(head, xa_dev)
     ekman = get_labelset("ekman")
@@ -184,6 +190,34 @@ def test_fit_transfer_head_on_toy_domains_is_calibrated_and_exports():
     d2, s2, _ = cat.forward(xa_dev)
     np.testing.assert_allclose(d2, dist, atol=1e-5)  # standardisation folded into the weights
     np.testing.assert_allclose(s2, scores, atol=1e-5)
+
+
+def test_prior_power_divides_the_mix_prior_out_of_the_bias():
+    """Logit adjustment (Menon et al. 2021): b' = b - a T log(pi), pi the head's mean output on the dev rows with
+    every dataset weighing alike; the weights and the temperature do not change."""
+    data = _toy_domains()
+    plain = fit_transfer_head("ekman", data)
+    k = plain.dist.b.shape[0]
+
+    def mean_output(head):  # dataset a and dataset b weigh alike (each the mean over its own dev rows)
+        means = []
+        for d in data:
+            z = (((d.x_dev - head.mean) / head.sd) @ head.dist.w.T + head.dist.b) / head.temperature
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            means.append((e / e.sum(axis=1, keepdims=True)).mean(axis=0))
+        return (means[0] + means[1]) / 2
+
+    prior = mean_output(plain)
+    for a in (0.5, 1.0):
+        adjusted = fit_transfer_head("ekman", data, prior_power=a)
+        np.testing.assert_allclose(adjusted.dist.w, plain.dist.w)
+        assert adjusted.temperature == plain.temperature
+        np.testing.assert_allclose(adjusted.dist.b, plain.dist.b - a * plain.temperature * np.log(prior), rtol=1e-5)
+        assert adjusted.record["prior_power"] == a
+    # with a = 1 the mean output on the same rows moves toward uniform
+    uniform = np.full(k, 1 / k)
+    adjusted = fit_transfer_head("ekman", data, prior_power=1.0)
+    assert np.abs(mean_output(adjusted) - uniform).sum() < np.abs(prior - uniform).sum()
 
 
 def test_labels_map_reports_mass_and_unreached():
@@ -212,14 +246,17 @@ def test_every_shipped_labelset_is_reachable_from_the_default_model():
         assert m.unreached == [], (ls.name, m.unreached)
 
 
-def test_transfer_l2_is_the_penalty_a_folder_recorded(tmp_path):
-    from affectkit.training.adapt import transfer_l2
+def test_transfer_settings_are_those_a_folder_recorded(tmp_path):
+    from affectkit.training.adapt import transfer_setting
 
-    assert transfer_l2(tmp_path) == 0.1  # no training.json
+    assert transfer_setting(tmp_path, "l2") == 0.1  # no training.json
     (tmp_path / "training.json").write_text(json.dumps({"transfer_heads": {"plutchik": {"l2": 0.003}}}))
-    assert transfer_l2(tmp_path) == 0.003
+    assert transfer_setting(tmp_path, "l2") == 0.003
+    assert transfer_setting(tmp_path, "prior_power", 0.0) == 0.0  # heads fit before the setting existed
+    (tmp_path / "training.json").write_text(json.dumps({"transfer_heads": {"plutchik": {"prior_power": 0.5}}}))
+    assert transfer_setting(tmp_path, "prior_power", 0.0) == 0.5
     (tmp_path / "training.json").write_text(json.dumps({"config": {}}))
-    assert transfer_l2(tmp_path, default=0.5) == 0.5
+    assert transfer_setting(tmp_path, "l2", default=0.5) == 0.5
 
 
 def test_adapt_cli_writes_a_native_head(tmp_path):

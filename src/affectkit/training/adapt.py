@@ -79,13 +79,18 @@ def transfer_card(record: dict) -> str:
     first = next(iter(heads.values()))
     rows = "\n".join(f"| {name} | {d['train']:,} / {d['dev']:,} | {ATTRIBUTION.get(name, 'see its loader')} |"
                       for name, d in first["datasets"].items())
+    power = first.get("prior_power", 0.0)
+    adjusted = (f"; the training mix's label prior divided out of the softmax to the power {power} (logit "
+                "adjustment, Menon et al. 2021: the mix's prior comes from which datasets were pooled, not from "
+                "your domain)" if power else "")
     return (f"{CARD_START}\n## Label-set transfer heads\n\n"
             f"Heads of their own for {len(heads)} label sets ({', '.join(sorted(heads))}), each a linear map on this "
             "model's frozen pooled vectors, fit on every dataset below with its gold mapped onto the label set "
             "(`affectkit labels map`), every dataset weighing alike, a label that a dataset has no name for left out "
             "of the loss on that dataset's emotional rows, and calibrated (temperature, per-label "
-            f"thresholds, a fallback rule) on their dev rows; L2 penalty {first['l2']}. The encoder and the heads "
-            "above are unchanged. Rebuilt by `python scripts/transfer_heads.py <this folder>` (same penalty); what "
+            f"thresholds, a fallback rule) on their dev rows; L2 penalty {first['l2']}{adjusted}. The encoder and "
+            "the heads above are unchanged. Rebuilt by `python scripts/transfer_heads.py <this folder>` (same "
+            "settings); what "
             "each head was fit on is under `transfer_heads` in training.json; cross-domain scores: `python "
             "benchmarks/cross_domain.py`.\n\n| dataset | train / dev rows | source and licence |\n|---|---|---|\n"
             f"{rows}\n\nThe model's licence stays CC-BY-SA-4.0 (EmoBank is share-alike); the CC BY and MIT sets ask "
@@ -135,22 +140,26 @@ def trained_labelsets(folder: str | Path) -> set[str]:
     return {t.get("labelset") for t in tasks if t.get("type") == "categories" and not t.get("auxiliary")}
 
 
-def transfer_l2(folder: str | Path, default: float = 0.1) -> float:
-    """The L2 penalty a model folder's transfer heads were fit with (chosen per encoder on the leave-one-dataset-out
-    mean, docs/cross-domain.md), so that refitting or adapting keeps it; ``default`` for a folder without any."""
+def transfer_setting(folder: str | Path, key: str = "l2", default: float = 0.1) -> float:
+    """A setting that a model folder's transfer heads were fit with (``l2``; ``prior_power``), each chosen per
+    encoder on the leave-one-dataset-out mean (docs/cross-domain.md), so that refitting or adapting keeps it;
+    ``default`` for a folder without transfer heads, or heads fit before the setting existed."""
     heads = _training_record(folder).get("transfer_heads", {})
-    return float(next(iter(heads.values()))["l2"]) if heads else default
+    return float(next(iter(heads.values())).get(key, default)) if heads else default
 
 
 def add_shipped_heads(folder: str | Path, labelsets: Sequence[str] | None = None, l2: float | None = None,
-                      balance: float = 1.0, progress: Callable[[str], None] | None = print) -> list[TransferHead]:
+                      balance: float = 1.0, progress: Callable[[str], None] | None = print,
+                      prior_power: float | None = None) -> list[TransferHead]:
     """Fit and write a transfer head for each shipped label set: by default every set but
-    :data:`NO_TRANSFER_HEAD` and those the model already has a head for from its own training. ``l2``: by default
-    the penalty the folder's transfer heads already use (:func:`transfer_l2`)."""
+    :data:`NO_TRANSFER_HEAD` and those the model already has a head for from its own training. ``l2`` and
+    ``prior_power`` (:func:`affectkit.training.transfer.fit_transfer_head`): by default those the folder's
+    transfer heads already use (:func:`transfer_setting`)."""
     from affectkit.labels import list_labelsets
     from affectkit.model import AffectModel
 
-    l2 = transfer_l2(folder) if l2 is None else l2
+    l2 = transfer_setting(folder, "l2") if l2 is None else l2
+    prior_power = transfer_setting(folder, "prior_power", 0.0) if prior_power is None else prior_power
     model = AffectModel.load(folder)
     fine_tuned = trained_labelsets(folder)
     names = list(labelsets) if labelsets else [ls.name for ls in list_labelsets()
@@ -159,7 +168,7 @@ def add_shipped_heads(folder: str | Path, labelsets: Sequence[str] | None = None
     heads = []
     for name in names:
         t0 = time.time()
-        head = fit_transfer_head(name, data, l2=l2, balance=balance)
+        head = fit_transfer_head(name, data, l2=l2, balance=balance, prior_power=prior_power)
         head.record["seconds"] = round(time.time() - t0, 1)
         heads.append(head)
         if progress:
@@ -211,7 +220,7 @@ def adapt(model: str | Path, ds: EmotionDataset, output: str | Path, labelset_na
           with_shipped: bool = True, dev_fraction: float = 0.2, l2: float | None = None, seed: int = 13,
           command: str | None = None) -> Path:
     """Copy ``model`` to ``output`` with a head for the user's label set, made the model's primary label set.
-    ``l2``: by default the penalty of the model's transfer heads (:func:`transfer_l2`)."""
+    ``l2``: by default the penalty of the model's transfer heads (:func:`transfer_setting`)."""
     import affectkit
     from affectkit.model import AffectModel
 
@@ -222,7 +231,7 @@ def adapt(model: str | Path, ds: EmotionDataset, output: str | Path, labelset_na
     assert ds.labelset is not None
     t0 = time.time()
     head = fit_adapted_head(model_embedder(loaded, cache_root=None), ds, ds.labelset, with_shipped, None,
-                            dev_fraction, transfer_l2(loaded.path) if l2 is None else l2, seed)
+                            dev_fraction, transfer_setting(loaded.path, "l2") if l2 is None else l2, seed)
     out = Path(output)
     if out.exists():
         shutil.rmtree(out)

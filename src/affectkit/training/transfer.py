@@ -17,7 +17,11 @@ other set's thresholds do not fit). This module trains such heads on frozen enco
    their softmax normaliser and their logistic loss (learning from partial labels over label sets of different
    granularity; Cour, Sapp and Taskar 2011). Rows with no emotion remain negatives for every label;
 4. on the pooled dev rows (weighted alike) the softmax gets a temperature (Guo et al. 2017) and each label a
-   threshold that maximises its F1.
+   threshold that maximises its F1;
+5. optionally (``prior_power`` a > 0) the softmax's label prior on that mix, pi (its mean output on the pooled dev
+   rows), is divided out to the power a: the bias becomes b - a T log pi, post-hoc logit adjustment (Menon et al.
+   2021). The mix's prior (much neutral from GoEmotions, ...) is an artifact of the training data, not a property
+   of the user's domain; a = 1 gives the posterior under a uniform prior, the Bayes rule for balanced error.
 
 The same code adapts a model to a user's own labelled rows (``affectkit adapt``): then the user's rows are the
 only dataset, in their own label set.
@@ -195,7 +199,8 @@ class TransferHead:
 
 def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: float = 0.1,
                       balance: float = 1.0, max_iter: int = 100,
-                      progress: Callable[[str], None] | None = None, mask_unreached: bool = True) -> TransferHead:
+                      progress: Callable[[str], None] | None = None, mask_unreached: bool = True,
+                      prior_power: float = 0.0) -> TransferHead:
     """Fit a head over ``target`` on every dataset in ``data`` (see the module docstring)."""
     target = get_labelset(target)
     xs, dists, multis, ws, masks = [], [], [], [], []
@@ -232,10 +237,14 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
         xd = (np.concatenate(dxs) - mean) / sd
         wd = np.concatenate(dws)
         head.temperature = fit_temperature(xd @ dist.w.T + dist.b, np.concatenate(ddists), weights=wd)
+        if prior_power:
+            prior = np.average(softmax((xd @ dist.w.T + dist.b) / head.temperature), axis=0, weights=wd)
+            dist.b = dist.b - prior_power * head.temperature * np.log(prior)
         gold = np.concatenate(dmultis) >= 0.5
         head.thresholds = calibrate_thresholds(sigmoid(xd @ multi.w.T + multi.b), gold, weights=wd)
         head.fallback_below = calibrate_fallback(head, np.concatenate(dxs), gold, wd)
     record = {"labelset": target.name, "l2": l2, "balance": balance, "mask_unreached": mask_unreached,
+              "prior_power": prior_power,
               "datasets": {d.name: {"train": len(d.train), "dev": len(d.dev) if d.dev is not None else 0,
                                     "row_weight": round(w, 6)} for d, w in zip(data, per_row)}}
     head.record = record
