@@ -54,13 +54,15 @@ def main() -> None:
     ap.add_argument("--model", default="default")
     ap.add_argument("--sizes", nargs="+", type=int, default=[50, 100, 200, 500, 1000])
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--prior-power", type=float, default=0.0,
+                    help="logit adjustment of the adapted heads (prior from the user's held-out rows)")
     ap.add_argument("--json")
     args = ap.parse_args()
     model = affectkit.load(args.model)
     embed = model_embedder(model)
     shipped = shipped_data(embed)
     l2 = transfer_setting(model.path, "l2")  # as `affectkit adapt` fits it: the model's own transfer-head penalty
-    results: dict = {"model": args.model, "l2": l2, "sizes": args.sizes, "seeds": args.seeds, "sets": {}}
+    results: dict = {"model": args.model, "l2": l2, "prior_power": args.prior_power, "sizes": args.sizes, "seeds": args.seeds, "sets": {}}
     for name in SETS:
         test = load_split(name, SPLITS[name][2], MAX_TEST_ROWS)
         ls = test.labelset
@@ -74,7 +76,8 @@ def main() -> None:
             scores = []
             for seed in range(args.seeds):
                 rows = np.sort(np.random.default_rng(1000 + seed).choice(len(pool), n, replace=False))
-                head = fit_adapted_head(embed, pool.subset(rows), ls, shipped=shipped, seed=seed, l2=l2)
+                head = fit_adapted_head(embed, pool.subset(rows), ls, shipped=shipped, seed=seed, l2=l2,
+                                        prior_power=args.prior_power)
                 scores.append(macro_f1(test, predict_transfer(head, xt)[0]))
             row[n] = float(np.mean(scores))
             print(f"{name} N={n}: {row[n]:.3f} (seeds {', '.join(f'{s:.3f}' for s in scores)})", file=sys.stderr)

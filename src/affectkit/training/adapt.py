@@ -200,8 +200,11 @@ def split_rows(n: int, dev_fraction: float, seed: int) -> tuple[np.ndarray, np.n
 
 def fit_adapted_head(embed: Callable[[list[str]], np.ndarray], ds: EmotionDataset, labelset: LabelSet,
                      with_shipped: bool = True, user_weight: float | None = None, dev_fraction: float = 0.2,
-                     l2: float = 0.1, seed: int = 13, shipped: list[TransferData] | None = None) -> TransferHead:
-    """A head over ``labelset`` fit on the user's rows ``ds`` (plus the shipped datasets mapped onto it)."""
+                     l2: float = 0.1, seed: int = 13, shipped: list[TransferData] | None = None,
+                     prior_power: float = 0.0) -> TransferHead:
+    """A head over ``labelset`` fit on the user's rows ``ds`` (plus the shipped datasets mapped onto it).
+    ``prior_power``: the logit adjustment of :func:`~affectkit.training.transfer.fit_transfer_head`, its prior
+    estimated on the user's held-out rows."""
     train_rows, dev_rows = split_rows(len(ds), dev_fraction, seed)
     train, dev = ds.subset(train_rows), ds.subset(dev_rows) if len(dev_rows) else None
     x = embed(ds.texts)
@@ -210,7 +213,7 @@ def fit_adapted_head(embed: Callable[[list[str]], np.ndarray], ds: EmotionDatase
     weight = float(len(others)) if user_weight is None else user_weight
     user = TransferData("user", train, x[train_rows], dev, x[dev_rows] if dev is not None else None,
                         weight=max(weight, 1.0))
-    head = fit_transfer_head(labelset, [user, *others], l2=l2, balance=1.0)
+    head = fit_transfer_head(labelset, [user, *others], l2=l2, balance=1.0, prior_power=prior_power)
     head.record.update({"user_rows": len(ds), "user_train": len(train_rows), "user_dev": len(dev_rows),
                         "with_shipped": with_shipped, "user_weight": max(weight, 1.0)})
     return head
