@@ -255,6 +255,10 @@ def test_transfer_settings_are_those_a_folder_recorded(tmp_path):
     assert transfer_setting(tmp_path, "prior_power", 0.0) == 0.0  # heads fit before the setting existed
     (tmp_path / "training.json").write_text(json.dumps({"transfer_heads": {"plutchik": {"prior_power": 0.5}}}))
     assert transfer_setting(tmp_path, "prior_power", 0.0) == 0.5
+    one = {"prior_power": 0.0, "datasets": {"goemotions": {}}}  # multilingual's GoEmotions-only head comes first
+    pooled = {"prior_power": 1.0, "datasets": {"goemotions": {}, "smile": {}}}
+    (tmp_path / "training.json").write_text(json.dumps({"transfer_heads": {"goemotions": one, "plutchik": pooled}}))
+    assert transfer_setting(tmp_path, "prior_power", 0.0) == 1.0
     (tmp_path / "training.json").write_text(json.dumps({"config": {}}))
     assert transfer_setting(tmp_path, "l2", default=0.5) == 0.5
 

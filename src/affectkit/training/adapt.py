@@ -143,9 +143,11 @@ def trained_labelsets(folder: str | Path) -> set[str]:
 def transfer_setting(folder: str | Path, key: str = "l2", default: float = 0.1) -> float:
     """A setting that a model folder's transfer heads were fit with (``l2``; ``prior_power``), each chosen per
     encoder on the leave-one-dataset-out mean (docs/cross-domain.md), so that refitting or adapting keeps it;
-    ``default`` for a folder without transfer heads, or heads fit before the setting existed."""
-    heads = _training_record(folder).get("transfer_heads", {})
-    return float(next(iter(heads.values())).get(key, default)) if heads else default
+    ``default`` for a folder without transfer heads, or heads fit before the setting existed. Read from the heads
+    fit on several datasets: `multilingual`'s GoEmotions head, fit on GoEmotions alone, keeps its own prior."""
+    heads = list(_training_record(folder).get("transfer_heads", {}).values())
+    pooled = [h for h in heads if len(h.get("datasets", {})) > 1]  # not a head fit on one dataset alone
+    return float((pooled or heads)[0].get(key, default)) if heads else default
 
 
 def add_shipped_heads(folder: str | Path, labelsets: Sequence[str] | None = None, l2: float | None = None,
