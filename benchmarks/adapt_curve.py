@@ -62,14 +62,16 @@ def main() -> None:
     embed = model_embedder(model)
     shipped = shipped_data(embed)
     l2 = transfer_setting(model.path, "l2")  # as `affectkit adapt` fits it: the model's own transfer-head penalty
-    results: dict = {"model": args.model, "l2": l2, "prior_power": args.prior_power, "sizes": args.sizes, "seeds": args.seeds, "sets": {}}
+    shipped_power = transfer_setting(model.path, "prior_power", 0.0)  # the zero-shot column: as the heads shipped
+    results: dict = {"model": args.model, "l2": l2, "prior_power": args.prior_power, "sizes": args.sizes,
+                     "seeds": args.seeds, "sets": {}}
     for name in SETS:
         test = load_split(name, SPLITS[name][2], MAX_TEST_ROWS)
         ls = test.labelset
         xt = embed(test.texts)
         own = ls if ls.name in trained_labelsets(model.path) else model.labelset  # as shipped before transfer heads
         row: dict = {"mapped": macro_f1(test, model.predict_batch(test.texts, own).to_labelset(ls).dist)}
-        zero = fit_transfer_head(ls, shipped, l2=l2, prior_power=transfer_setting(model.path, "prior_power", 0.0))
+        zero = fit_transfer_head(ls, shipped, l2=l2, prior_power=shipped_power)
         row["transfer"] = macro_f1(test, predict_transfer(zero, xt)[0])
         pool = pool_rows(name, test)
         for n in args.sizes:

@@ -132,9 +132,10 @@ def stock_mpnet_onnx(out: Path = Path("runs/cache/mpnet-int8"), base: str = "run
 FROZEN = {"minilm": ("frozen MiniLM + LR", stock_minilm_onnx), "mpnet": ("frozen mpnet + LR", stock_mpnet_onnx)}
 
 
-def with_none(dist: np.ndarray, none: np.ndarray) -> np.ndarray:
-    """The labels' probabilities with the no-emotion mass as one more column, when it is not one of them."""
-    return dist if np.allclose(dist.sum(axis=1), 1.0, atol=1e-4) else np.column_stack([dist, none])
+def full_output(head, x: np.ndarray) -> np.ndarray:
+    """The head's whole softmax: the labels' probabilities, then the *none* output when the head has one."""
+    dist, _, none = predict_transfer(head, x)
+    return np.column_stack([dist, none]) if head.dist.b.shape[0] > len(head.labelset) else dist
 
 
 def em_label_shift(p: np.ndarray, train_prior: np.ndarray, iters: int = 200) -> np.ndarray:
@@ -211,7 +212,7 @@ def run(models: list[str], opts: Options, out_json: str | None = None) -> dict:
                         if include_self or n != name]
                 head = fit_transfer_head(ds.labelset, data, l2=penalty, balance=opts.balance,
                                          mask_unreached=opts.mask, prior_power=power)
-                dist, _, none = predict_transfer(head, xt[name])
+                dist, _, _ = predict_transfer(head, xt[name])
                 rule = head.fallback_below if opts.fallback else None
                 gold_rows, pred_rows = scored_rows(name, ds, dist, decide(head, xt[name], rule))
                 row[variant] = f1_score(gold_rows, pred_rows)
@@ -219,9 +220,9 @@ def run(models: list[str], opts: Options, out_json: str | None = None) -> dict:
                     continue
                 decisions_of.setdefault(spec, {})[name] = (gold_rows, pred_rows)
                 if opts.prior_em and name not in MULTI_LABEL:
-                    train_prior = np.mean([with_none(*predict_transfer(head, d.x_dev)[::2]).mean(axis=0)
+                    train_prior = np.mean([full_output(head, d.x_dev).mean(axis=0)
                                            for d in data if d.x_dev is not None], axis=0)
-                    adapted = em_label_shift(with_none(dist, none), train_prior)[:, :dist.shape[1]]
+                    adapted = em_label_shift(full_output(head, xt[name]), train_prior)[:, :dist.shape[1]]
                     row["prior-em"] = score(name, ds, adapted, pred_rows)
                 if model is not None and name not in MULTI_LABEL:
                     for w in opts.mix:

@@ -76,7 +76,7 @@ def transfer_card(record: dict) -> str:
     heads = record.get("transfer_heads", {})
     if not heads:
         return ""
-    first = next(iter(heads.values()))
+    first = _representative(heads)
     rows = "\n".join(f"| {name} | {d['train']:,} / {d['dev']:,} | {ATTRIBUTION.get(name, 'see its loader')} |"
                       for name, d in first["datasets"].items())
     power = first.get("prior_power", 0.0)
@@ -145,9 +145,15 @@ def transfer_setting(folder: str | Path, key: str = "l2", default: float = 0.1) 
     encoder on the leave-one-dataset-out mean (docs/cross-domain.md), so that refitting or adapting keeps it;
     ``default`` for a folder without transfer heads, or heads fit before the setting existed. Read from the heads
     fit on several datasets: `multilingual`'s GoEmotions head, fit on GoEmotions alone, keeps its own prior."""
-    heads = list(_training_record(folder).get("transfer_heads", {}).values())
-    pooled = [h for h in heads if len(h.get("datasets", {})) > 1]  # not a head fit on one dataset alone
-    return float((pooled or heads)[0].get(key, default)) if heads else default
+    heads = _training_record(folder).get("transfer_heads", {})
+    return float(_representative(heads).get(key, default)) if heads else default
+
+
+def _representative(heads: dict) -> dict:
+    """The record of the first transfer head fit on several datasets (else the first): the one whose settings
+    and datasets stand for all of them, not a head fit on one dataset alone."""
+    records = list(heads.values())
+    return next((r for r in records if len(r.get("datasets", {})) > 1), records[0])
 
 
 def add_shipped_heads(folder: str | Path, labelsets: Sequence[str] | None = None, l2: float | None = None,

@@ -236,9 +236,10 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
     if dxs:
         xd = (np.concatenate(dxs) - mean) / sd
         wd = np.concatenate(dws)
-        head.temperature = fit_temperature(xd @ dist.w.T + dist.b, np.concatenate(ddists), weights=wd)
+        logits = xd @ dist.w.T + dist.b
+        head.temperature = fit_temperature(logits, np.concatenate(ddists), weights=wd)
         if prior_power:
-            prior = np.average(softmax((xd @ dist.w.T + dist.b) / head.temperature), axis=0, weights=wd)
+            prior = np.average(softmax(logits / head.temperature), axis=0, weights=wd)
             dist.b = dist.b - prior_power * head.temperature * np.log(prior)
         gold = np.concatenate(dmultis) >= 0.5
         head.thresholds = calibrate_thresholds(sigmoid(xd @ multi.w.T + multi.b), gold, weights=wd)
