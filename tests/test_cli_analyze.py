@@ -205,3 +205,22 @@ def test_python_api_on_a_dataframe(lexicon):
     assert one.top in ("anger", "disgust", "fear", "sadness")
     many = affectkit.analyze(TEXTS, model=lexicon)
     assert len(many) == 5
+
+
+def test_at_least_one_label_labels_every_row_and_changes_nothing_else(tmp_path):
+    texts = ["ok", "The meeting is at noon.", "I miss her so much.", "What a lovely calm evening."]
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"text": texts}).to_csv(src, index=False)
+    plain, every = tmp_path / "plain.csv", tmp_path / "every.csv"
+    assert main(["analyze", str(src), "-o", str(plain), "--labels", "semeval-ec", "-q"]) == 0
+    assert main(["analyze", str(src), "-o", str(every), "--labels", "semeval-ec", "-q", "--at-least-one-label"]) == 0
+    a, b = read_output(plain), read_output(every)
+    assert a["labels"].isna().any()  # the calibrated rule leaves some of these without a label
+    assert b["labels"].notna().all()
+    for x, y, top in zip(a["labels"], b["labels"], b["emotion_1"]):
+        assert y == x if isinstance(x, str) else y == top  # only the empty rows change: they get their top label
+    pd.testing.assert_frame_equal(a.drop(columns="labels"), b.drop(columns="labels"))
+    import affectkit
+
+    assert [p.labels for p in affectkit.analyze(texts, labels="semeval-ec", at_least_one_label=True)] == \
+        [y.split(";") for y in b["labels"]]

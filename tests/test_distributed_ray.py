@@ -258,6 +258,17 @@ def test_ray_on_two_nodes_gives_the_local_engines_rows(cluster: Cluster, model: 
     assert done.returncode == 0, done.stderr
     assert ray_csv.read_bytes() == local_csv.read_bytes()
     assert all(r["worker"] for r in manifest["partitions"])
+    # the options reach the workers: a decision rule changed on the command line changes both engines alike
+    every = ["--labels", "plutchik", "--at-least-one-label", "-q"]
+    local_every, ray_every = tmp_path / "local_every.csv", tmp_path / "ray_every.csv"
+    assert affectkit_cli(["analyze", bad, "-o", local_every, "-m", model, *every], cluster.env).returncode == 0
+    assert affectkit_cli(["analyze", bad, "-o", ray_every, "-m", model, "--engine", "ray", "--ray-address",
+                          cluster.address, *every], cluster.env).returncode == 0
+    assert ray_every.read_bytes() == local_every.read_bytes()
+    rows = pd.read_csv(local_every, keep_default_na=False)
+    dist = rows[[c for c in rows.columns if c.startswith("p_")]].apply(pd.to_numeric, errors="coerce")
+    emotional = dist.fillna(0).sum(axis=1) > 0
+    assert ((rows["labels"] != "") == ((rows["error"] == "") & emotional)).all()  # all but failed rows labelled
 
 
 @pytest.fixture(scope="module")

@@ -76,6 +76,22 @@ def test_tabular_output_is_what_the_cli_writes(client, spec, tmp_path, fmt):
     assert served.content == out.read_bytes()
 
 
+def test_at_least_one_label_is_the_python_api_on_every_route(client, spec):
+    texts = TEXTS + ["ok", ""]
+    expected = [p.to_dict() for p in affectkit.analyze(texts, model=spec, labels="plutchik", at_least_one_label=True)]
+    assert all(e["labels"] for e in expected[:-1]) and not expected[-1]["labels"]  # the empty text failed
+    body = {"texts": texts, "labels": "plutchik", "at_least_one_label": True}
+    assert post(client, body).json()["predictions"] == json.loads(json.dumps(expected))
+    table = pd.read_csv(io.StringIO(post(client, {**body, "format": "csv"}).text), keep_default_na=False)
+    assert table["labels"].tolist() == [";".join(e["labels"]) for e in expected]
+    files = {"file": ("in.csv", pd.DataFrame({"text": texts}).to_csv(index=False).encode())}
+    upload = client.post("/v1/analyze/file", files=files, data={"labels": "plutchik", "at_least_one_label": "true"})
+    assert [p["labels"] for p in upload.json()["predictions"]] == [e["labels"] for e in expected]
+    ranked = post(client, {"texts": texts[:-1], "by": "joy", "labels": "plutchik", "at_least_one_label": True},
+                  path="/v1/rank").json()
+    assert all(item["prediction"]["labels"] for item in ranked["ranking"])
+
+
 def test_uploaded_table_matches_the_cli_on_the_same_file(client, spec, tmp_path):
     src = tmp_path / "in.csv"
     src.write_text('id,text,group\n1,"I love this, truly",a\n2,,b\n3,too,many,fields\n4,I miss her so much,a\n')

@@ -303,3 +303,21 @@ def test_new_shared_loaders_and_their_fixed_split():
             assert set(parts["train"].texts).isdisjoint(parts["test"].texts)
             assert all(hash_split(t) == "test" for t in parts["test"].texts[:50])
     assert load_dataset("premo", "test").category_kind == "votes"
+
+
+def test_always_labelled_gives_every_row_but_a_failed_or_empty_one_its_top_label():
+    ls = get_labelset("plutchik")
+    dist = np.full((4, 8), 1 / 16)
+    dist[:, 2] = 1 - 7 / 16  # fear is the most probable label
+    dist[2] = np.nan  # a failed row
+    dist[3] = 0.0  # no emotion at all: no top label to give
+    none = np.array([0.2, 0.8, np.nan, 1.0])
+    bp = BatchPrediction(ls, dist, np.full((4, 8), 0.1), np.full(8, 0.5), none=none, fallback_below=0.5)
+    assert bp.decisions().any(axis=1).tolist() == [True, False, False, False]  # none 0.8: the calibrated rule
+    d = bp.always_labelled().decisions()
+    assert d[1].tolist() == [i == 2 for i in range(8)] and d[0].tolist() == d[1].tolist()
+    assert not d[2:].any()
+    assert bp.fallback_below == 0.5  # a copy: the batch itself keeps its rule
+    no_scores = BatchPrediction(ls, dist[:2] * np.array([[1.0], [0.1]]))  # row 1 below 1/K everywhere
+    assert no_scores.decisions().any(axis=1).tolist() == [True, False]
+    assert no_scores.always_labelled().decisions().any(axis=1).tolist() == [True, True]

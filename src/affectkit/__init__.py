@@ -25,11 +25,12 @@ __version__ = "0.1.0"
 
 def analyze(inputs: Any, model: "str | Analyzer" = "default", labels: str | None = None, top_k: int = 3,
             text_col: str = "text", vad_scale: str | None = None, distribution: bool = True,
-            batch_size: int = DEFAULT_BATCH_SIZE) -> Any:
+            batch_size: int = DEFAULT_BATCH_SIZE, at_least_one_label: bool = False) -> Any:
     """Analyze a text, a list of texts, or a DataFrame column.
 
     A string gives one :class:`Prediction`, a list gives a list, and a DataFrame gives a DataFrame with every
-    input column plus the prediction columns (same rows, same order).
+    input column plus the prediction columns (same rows, same order). ``at_least_one_label``: every text gets at
+    least its most probable label, for texts that all express some emotion (``--at-least-one-label``).
     """
     analyzer = load(model)
     try:
@@ -40,11 +41,14 @@ def analyze(inputs: Any, model: "str | Analyzer" = "default", labels: str | None
         from affectkit.runner import AnalyzeOptions, analyze_frame
 
         opts = AnalyzeOptions(text_col=text_col, labels=labels, top_k=top_k, vad_scale=vad_scale,
-                              distribution=distribution, batch_size=batch_size)
+                              distribution=distribution, batch_size=batch_size,
+                              at_least_one_label=at_least_one_label)
         return analyze_frame(inputs, analyzer, opts)
     if isinstance(inputs, (str, bytes)):
-        return analyzer.analyze(inputs, labels=labels, top_k=top_k, vad_scale=vad_scale)
-    return list(analyzer.pipe(inputs, batch_size=batch_size, labels=labels, top_k=top_k, vad_scale=vad_scale))
+        return analyzer.analyze(inputs, labels=labels, top_k=top_k, vad_scale=vad_scale,
+                                at_least_one_label=at_least_one_label)
+    return list(analyzer.pipe(inputs, batch_size=batch_size, labels=labels, top_k=top_k, vad_scale=vad_scale,
+                              at_least_one_label=at_least_one_label))
 
 
 __all__ = ["analyze", "load", "Analyzer", "Prediction", "BatchPrediction", "EmotionScore", "Evidence", "LabelSet",

@@ -48,11 +48,13 @@ class AnalyzeOptions:
     max_chars: int | None = None  # longer texts get a row error instead of a prediction (None: no limit)
     csv_escape_formulas: bool = False  # CSV/TSV output: quote-prefix text cells a spreadsheet would run
     context: "ContextOptions | None" = None  # conversation context (affectkit.context); None: each row alone
+    at_least_one_label: bool = False  # every row gets its most probable label (BatchPrediction.always_labelled)
 
     def identity(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("batch_size")
-        for key, default in (("max_chars", None), ("csv_escape_formulas", False), ("context", None)):
+        for key, default in (("max_chars", None), ("csv_escape_formulas", False), ("context", None),
+                             ("at_least_one_label", False)):
             if d[key] == default:  # a job that does not use them keeps the identity it had before they existed
                 d.pop(key)
         if "context" in d:  # a tuple of columns, as JSON reads it back from a resumed job's manifest
@@ -88,6 +90,8 @@ def analyze_rows(chunk: "Chunk", analyzer: Analyzer, options: AnalyzeOptions) ->
 
 def _output_columns(full: "BatchPrediction", options: AnalyzeOptions, input_columns: list[Any]) -> dict[str, Any]:
     """The prediction columns; refused when one would overwrite an input column (use ``prefix``)."""
+    if options.at_least_one_label:
+        full = full.always_labelled()
     cols = full.to_columns(options.top_k, options.vad_scale, options.distribution, options.prefix)
     clash = [c for c in cols if c in input_columns]
     if clash:

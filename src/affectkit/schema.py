@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -118,7 +118,8 @@ class BatchPrediction:
     extra: dict[str, list[Any]] = field(default_factory=dict)
     # the no-emotion mass per row (a head's none output, or its neutral label's probability), and the decision
     # rule calibrated with it: a row with no label over its threshold takes its most probable label when its
-    # no-emotion mass is below ``fallback_below`` (None: no such rule)
+    # no-emotion mass is below ``fallback_below`` (None: no such rule; ``math.inf``: every row, see
+    # :meth:`always_labelled`)
     none: np.ndarray | None = None
     fallback_below: float | None = None
 
@@ -280,14 +281,22 @@ class BatchPrediction:
         then the calibrated fallback (see ``fallback_below``): a row with no label decided whose no-emotion mass
         is below it takes its most probable label."""
         if self.scores is None:
-            return np.nan_to_num(self.dist) >= 1.0 / len(self.labelset)
-        out = np.nan_to_num(self.scores, nan=-1.0) >= self._thresholds()[None]
+            out = np.nan_to_num(self.dist) >= 1.0 / len(self.labelset)
+        else:
+            out = np.nan_to_num(self.scores, nan=-1.0) >= self._thresholds()[None]
         if self.fallback_below is not None:
-            ok = ~np.isnan(self.dist).any(axis=1)
+            ok = ~np.isnan(self.dist).any(axis=1) & (np.nan_to_num(self.dist).max(axis=1) > 0)  # a top label
             none = np.zeros(len(self)) if self.none is None else np.nan_to_num(self.none, nan=1.0)
             rows = np.flatnonzero(ok & ~out.any(axis=1) & (none < self.fallback_below))
             out[rows, np.nan_to_num(self.dist[rows], nan=-1.0).argmax(axis=1)] = True
         return out
+
+    def always_labelled(self) -> "BatchPrediction":
+        """The same predictions, decided so that every row (but a failed one) gets at least its most probable
+        label: for collections where every text expresses some emotion (emotion-tagged posts, event descriptions),
+        where the calibrated rule would leave rows the model finds unemotional without a label
+        (``affectkit analyze --at-least-one-label``; docs/cross-domain.md measures both rules)."""
+        return replace(self, fallback_below=math.inf)
 
     def polarity(self) -> list[str | None]:
         """positive / negative / ambiguous / neutral, from the published GoEmotions sentiment grouping of the

@@ -119,25 +119,31 @@ class Analyzer(ABC):
             return BatchPrediction.concat(parts)
 
     def analyze(self, inputs: Any, labels: "str | LabelSet | None" = None, top_k: int | None = 3,
-                vad_scale: str | None = None) -> "Prediction | list[Prediction]":
-        """Analyze one input (returns a :class:`Prediction`) or a sequence (returns a list)."""
+                vad_scale: str | None = None, at_least_one_label: bool = False) -> "Prediction | list[Prediction]":
+        """Analyze one input (returns a :class:`Prediction`) or a sequence (returns a list). ``at_least_one_label``:
+        every input gets at least its most probable label (:meth:`BatchPrediction.always_labelled`)."""
         single = isinstance(inputs, (str, bytes)) or not isinstance(inputs, Iterable)
         items = [inputs] if single else list(inputs)
-        preds = self.analyze_batch(items, labels).to_predictions(top_k, vad_scale)
+        preds = self._predictions(items, labels, top_k, vad_scale, at_least_one_label)
         return preds[0] if single else preds
 
     def pipe(self, inputs: Iterable[Any], batch_size: int = DEFAULT_BATCH_SIZE,
              labels: "str | LabelSet | None" = None, top_k: int | None = 3,
-             vad_scale: str | None = None) -> Iterator[Prediction]:
+             vad_scale: str | None = None, at_least_one_label: bool = False) -> Iterator[Prediction]:
         """Stream predictions over an iterable, ``batch_size`` inputs at a time, in order."""
         batch: list[Any] = []
         for item in inputs:
             batch.append(item)
             if len(batch) >= batch_size:
-                yield from self.analyze_batch(batch, labels).to_predictions(top_k, vad_scale)
+                yield from self._predictions(batch, labels, top_k, vad_scale, at_least_one_label)
                 batch = []
         if batch:
-            yield from self.analyze_batch(batch, labels).to_predictions(top_k, vad_scale)
+            yield from self._predictions(batch, labels, top_k, vad_scale, at_least_one_label)
+
+    def _predictions(self, items: list[Any], labels: "str | LabelSet | None", top_k: int | None,
+                     vad_scale: str | None, at_least_one_label: bool) -> list[Prediction]:
+        batch = self.analyze_batch(items, labels)
+        return (batch.always_labelled() if at_least_one_label else batch).to_predictions(top_k, vad_scale)
 
     # scikit-learn style -----------------------------------------------------------------------------------------------
     @property

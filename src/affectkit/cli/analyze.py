@@ -91,6 +91,16 @@ def analyze(
             "spreadsheet shows them instead of running them as formulas."
         ),
     ),
+    at_least_one_label: bool = typer.Option(
+        False,
+        "--at-least-one-label",
+        help=(
+            "Give every text at least its most probable label in the labels column, for collections where every "
+            "text expresses some emotion (emotion-tagged posts, event descriptions). Default: a text with no label "
+            "over its threshold gets its top label only when its no-emotion probability is below the level "
+            "calibrated for the label set (docs/cross-domain.md)."
+        ),
+    ),
     context: Optional[int] = typer.Option(
         None,
         "--context",
@@ -175,6 +185,7 @@ def analyze(
         batch_size=batch_size,
         max_chars=max_chars,
         csv_escape_formulas=csv_escape_formulas,
+        at_least_one_label=at_least_one_label,
     )
     if context is not None or conversation_col:
         from affectkit.context import ContextOptions

@@ -139,6 +139,8 @@ def analyze_media(frame: pd.DataFrame, path_col: str, analyzer: Any, options: An
     from affectkit.schema import BatchPrediction
 
     batch = BatchPrediction.concat(parts) if parts else analyzer.analyze_batch([], options.labels)
+    if options.at_least_one_label:
+        batch = batch.always_labelled()
     cols = batch.to_columns(options.top_k, options.vad_scale, options.distribution, options.prefix)
     clash = [c for c in cols if c in frame.columns]
     if clash:

@@ -51,11 +51,12 @@ async def analyze(req: AnalyzeRequest, svc: Service = Depends(service_of)):
         import pandas as pd
 
         opts = AnalyzeOptions(labels=labels, top_k=req.top_k, vad_scale=req.vad_scale,
-                              batch_size=max(1, len(items)))
+                              batch_size=max(1, len(items)), at_least_one_label=req.at_least_one_label)
         return await svc.table(pd.DataFrame({"text": items}, dtype=object), model, opts, req.format,
                            escape_formulas=req.escape_formulas)
     # the predictions are rendered to JSON in the model thread, for all the requests of a batch at once
-    render = RenderJSON(req.top_k, req.vad_scale, tuple(req.fields) if req.fields is not None else None)
+    render = RenderJSON(req.top_k, req.vad_scale, tuple(req.fields) if req.fields is not None else None,
+                        req.at_least_one_label)
     rows = await svc.batcher.analyze(model, items, labels, render=render)
     labelset = labels or svc.analyzers[model].labelset.name
     return json_response({"model": model, "labelset": labelset}, "predictions", rows)
@@ -71,6 +72,8 @@ async def analyze_file(file: UploadFile = File(..., description="CSV, TSV, JSONL
                        escape_formulas: bool = Form(True, description="format=csv: prefix text cells that "
                                                                       "start with = + - @ (or a tab or CR) "
                                                                       "with a single quote."),
+                       at_least_one_label: bool = Form(False, description="Give every row at least its most "
+                                                                          "probable label."),
                        svc: Service = Depends(service_of)):
     """Analyze the text column of an uploaded table; ``format=csv`` or ``jsonl`` returns the same file
     ``affectkit analyze`` writes (every input column plus the prediction columns)."""
@@ -107,9 +110,11 @@ async def analyze_file(file: UploadFile = File(..., description="CSV, TSV, JSONL
     svc.check_size(items, "rows")
     if format != "json":
         opts = AnalyzeOptions(text_col=text_col, labels=labels, top_k=top_k, vad_scale=vad_scale,
-                              prefix=prefix, batch_size=max(1, len(items)))
+                              prefix=prefix, batch_size=max(1, len(items)), at_least_one_label=at_least_one_label)
         return await svc.table(frame, model, opts, format, errors, escape_formulas=escape_formulas)
     batch = await svc.predict_rows(model, items, labels, errors)
+    if at_least_one_label:
+        batch = batch.always_labelled()
 
     def render() -> Response:
         preds = batch.to_predictions(top_k, vad_scale)
@@ -127,6 +132,8 @@ async def rank(req: RankRequest, svc: Service = Depends(service_of)):
     svc.check_size(req.texts)
     model, labels = svc.resolve(req.model, req.labels, req.vad_scale)
     batch = await svc.predict_rows(model, req.texts, labels)
+    if req.at_least_one_label:
+        batch = batch.always_labelled()
     try:
         keys = attribute_scores(batch, req.by)
         values = attribute_scores(batch, parse_attribute(req.by)[0])

@@ -72,6 +72,9 @@ class RenderJSON:
     top_k: int = 3
     vad_scale: str | None = None
     fields: tuple[str, ...] | None = None
+    at_least_one_label: bool = False
 
     def __call__(self, batch: BatchPrediction) -> list[bytes]:
+        if self.at_least_one_label:
+            batch = batch.always_labelled()
         return [prediction_json(p, self.fields) for p in batch.to_predictions(self.top_k, self.vad_scale)]

@@ -27,6 +27,9 @@ class _Options(BaseModel):
     top_k: StrictInt = Field(3, ge=1, le=1000, description="How many ranked emotions each prediction lists.")
     vad_scale: StrictStr | None = Field(None, description="Scale of valence/arousal/dominance: -1..1 (default), "
                                                           "0..1, 1..5, 1..7, 1..9.")
+    at_least_one_label: StrictBool = Field(False, description="Give every text at least its most probable label "
+                                                              "(`affectkit analyze --at-least-one-label`), for "
+                                                              "texts that all express some emotion.")
     fields: list[StrictStr] | None = Field(None, description="format=json: only these fields of each prediction "
                                                              "(e.g. [\"emotions\", \"valence\", \"error\"]); "
                                                              "default: all of them.",
