@@ -52,7 +52,7 @@ from affectkit.training.corpora import (
     folder_digest,
     load_split,
 )
-from affectkit.training.transfer import TransferData, decide, fit_transfer_head, predict_transfer
+from affectkit.training.transfer import TransferData, decide, fit_transfer_head, label_prompts, predict_transfer
 
 MULTI_LABEL = {"brighter", "premo"}
 TEST_SETS = ("meld", "emorynlp", "dailydialog", "brighter", "gne", "premo", "smile")
@@ -154,14 +154,16 @@ def em_label_shift(p: np.ndarray, train_prior: np.ndarray, iters: int = 200) -> 
 
 @dataclass
 class Options:
-    """How the heads are fit. ``l2`` / ``prior_power`` left ``None``: each affectkit model's own recorded settings
-    (its training.json, as `scripts/transfer_heads.py` fit the shipped heads); the frozen baselines take
-    ``baseline_l2`` / ``baseline_prior_power``, else ``l2`` / ``prior_power``, else 0.1 / 0 (a plain LR)."""
+    """How the heads are fit. ``l2`` / ``prior_power`` / ``prototype_scale`` left ``None``: each affectkit model's
+    own recorded settings (its training.json, as `scripts/transfer_heads.py` fit the shipped heads); the frozen
+    baselines take ``baseline_*``, else the same option, else 0.1 / 0 / 0 (a plain LR)."""
 
     l2: float | None = None
     prior_power: float | None = None
     baseline_l2: float | None = None
     baseline_prior_power: float | None = None
+    prototype_scale: float | None = None
+    baseline_prototype_scale: float | None = None
     balance: float = 1.0
     max_train_rows: int | None = MAX_TRAIN_ROWS
     fallback: bool = True
@@ -170,12 +172,17 @@ class Options:
     mix: list[float] = field(default_factory=list)  # also score (1-w) transfer + w mapped (single-label sets)
     prior_em: bool = False  # also score the transfer head re-weighted to the test set's prior by EM
 
-    def head_settings(self, spec: str, model) -> tuple[float, float]:
-        """(L2 penalty, prior power) for the heads of ``spec``."""
+    def head_settings(self, spec: str, model) -> dict[str, float]:
+        """The keyword arguments of ``fit_transfer_head`` for the heads of ``spec``: L2 penalty, prior power and
+        prototype scale."""
         if model is None:
-            return (_first(self.baseline_l2, self.l2, 0.1), _first(self.baseline_prior_power, self.prior_power, 0.0))
-        return (_first(self.l2, transfer_setting(model.path, "l2")),
-                _first(self.prior_power, transfer_setting(model.path, "prior_power", 0.0)))
+            return {"l2": _first(self.baseline_l2, self.l2, 0.1),
+                    "prior_power": _first(self.baseline_prior_power, self.prior_power, 0.0),
+                    "prototype_scale": _first(self.baseline_prototype_scale, self.prototype_scale, 0.0)}
+        return {"l2": _first(self.l2, transfer_setting(model.path, "l2")),
+                "prior_power": _first(self.prior_power, transfer_setting(model.path, "prior_power", 0.0)),
+                "prototype_scale": _first(self.prototype_scale,
+                                          transfer_setting(model.path, "prototype_scale", 0.0))}
 
 
 def _first(*values: float | None) -> float:
@@ -193,10 +200,10 @@ def run(models: list[str], opts: Options, out_json: str | None = None) -> dict:
         cache = VectorCache(embed, key) if key else model_embedder(model)
         xs = {n: (cache(tr.texts), cache(dv.texts)) for n, (tr, dv) in pool.items()}
         xt = {n: cache(d.texts) for n, d in tests.items()}
-        penalty, power = opts.head_settings(spec, model)
-        print(f"[{spec}] vectors ready in {time.time() - t0:.0f} s; heads at L2 {penalty:g}, prior power {power:g}",
-              file=sys.stderr)
-        results.setdefault("settings", {})[spec] = {"l2": penalty, "prior_power": power}
+        settings = opts.head_settings(spec, model)
+        print(f"[{spec}] vectors ready in {time.time() - t0:.0f} s; heads at "
+              + ", ".join(f"{k} {v:g}" for k, v in settings.items()), file=sys.stderr)
+        results.setdefault("settings", {})[spec] = settings
         res: dict = {}
         for name, ds in tests.items():
             assert ds.labelset is not None
@@ -210,8 +217,8 @@ def run(models: list[str], opts: Options, out_json: str | None = None) -> dict:
                     continue
                 data = [TransferData(n, tr, xs[n][0], dv, xs[n][1]) for n, (tr, dv) in pool.items()
                         if include_self or n != name]
-                head = fit_transfer_head(ds.labelset, data, l2=penalty, balance=opts.balance,
-                                         mask_unreached=opts.mask, prior_power=power)
+                head = fit_transfer_head(ds.labelset, data, balance=opts.balance, mask_unreached=opts.mask,
+                                         prototypes=embed(label_prompts(ds.labelset)), **settings)
                 dist, _, _ = predict_transfer(head, xt[name])
                 rule = head.fallback_below if opts.fallback else None
                 gold_rows, pred_rows = scored_rows(name, ds, dist, decide(head, xt[name], rule))
@@ -292,6 +299,10 @@ def main() -> None:
     ap.add_argument("--baseline-l2", type=float, help="L2 for the frozen baselines (default: --l2, else 0.1)")
     ap.add_argument("--baseline-prior-power", type=float,
                     help="prior power for the frozen baselines (default: --prior-power, else 0: a plain LR)")
+    ap.add_argument("--prototype-scale", type=float,
+                    help="weight of the label-name prototypes in the heads (default: each model's recorded one)")
+    ap.add_argument("--baseline-prototype-scale", type=float,
+                    help="prototype scale for the frozen baselines (default: --prototype-scale, else 0)")
     ap.add_argument("--balance", type=float, default=1.0, help="dataset balance (1: every dataset weighs alike)")
     ap.add_argument("--max-train-rows", type=int, default=MAX_TRAIN_ROWS,
                     help="fixed sample of larger training sets (GoEmotions); 0 = every row")
@@ -305,9 +316,11 @@ def main() -> None:
                     help="also score the transfer head re-weighted to the test set's label prior by EM (to stderr)")
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
-    opts = Options(args.l2, args.prior_power, args.baseline_l2, args.baseline_prior_power, args.balance,
-                   args.max_train_rows or None, not args.no_fallback, not args.no_in_domain, not args.no_mask,
-                   args.mix, args.prior_em)
+    opts = Options(l2=args.l2, prior_power=args.prior_power, baseline_l2=args.baseline_l2,
+                   baseline_prior_power=args.baseline_prior_power, prototype_scale=args.prototype_scale,
+                   baseline_prototype_scale=args.baseline_prototype_scale, balance=args.balance,
+                   max_train_rows=args.max_train_rows or None, fallback=not args.no_fallback,
+                   in_domain=not args.no_in_domain, mask=not args.no_mask, mix=args.mix, prior_em=args.prior_em)
     print_table(run(args.models, opts, args.json))
 
 

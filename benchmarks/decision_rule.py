@@ -11,7 +11,7 @@ GoodNewsEveryone's headlines), so this checks how the calibrated level does on d
 fixed level and against the parameter-free rule "the top label when it is more probable than no emotion".
 
 For each (test set, label set) pair the head is fit as in benchmarks/cross_domain.py (every "ship" dataset but the
-test set, the model's recorded L2 and prior power), the test split's gold is mapped onto the label set
+test set, the model's recorded L2, prior power and prototype scale), the test split's gold is mapped onto the label set
 (``transfer_targets``; gold = presence >= 0.5), and rows whose emotions map onto none of the set's labels are
 left out (they are neither "no emotion" nor any label). Scores: example-based Jaccard (SemEval-2018 E-c's
 multi-label accuracy; a row with no gold and no prediction counts 1) and macro-F1 over the labels present in the
@@ -36,6 +36,7 @@ from affectkit.training.transfer import (
     TransferData,
     decide,
     fit_transfer_head,
+    label_prompts,
     predict_transfer,
     source_distribution,
     transfer_targets,
@@ -76,12 +77,14 @@ def run(model_spec: str) -> dict:
     embed = model_embedder(model)
     pool = {n: (load_split(n, SPLITS[n][0], MAX_TRAIN_ROWS), load_split(n, SPLITS[n][1])) for n in SHIP}
     vectors = {n: (embed(tr.texts), embed(dv.texts)) for n, (tr, dv) in pool.items()}
-    l2, power = transfer_setting(model.path, "l2"), transfer_setting(model.path, "prior_power", 0.0)
-    out: dict = {"model": model_spec, "l2": l2, "prior_power": power, "pairs": {}}
+    settings = {"l2": transfer_setting(model.path, "l2"),
+                "prior_power": transfer_setting(model.path, "prior_power", 0.0),
+                "prototype_scale": transfer_setting(model.path, "prototype_scale", 0.0)}
+    out: dict = {"model": model_spec, **settings, "pairs": {}}
     for name, target in PAIRS:
         ds = load_split(name, SPLITS[name][2], MAX_TEST_ROWS)
         data = [TransferData(n, tr, vectors[n][0], dv, vectors[n][1]) for n, (tr, dv) in pool.items() if n != name]
-        head = fit_transfer_head(target, data, l2=l2, prior_power=power)
+        head = fit_transfer_head(target, data, prototypes=embed(label_prompts(get_labelset(target))), **settings)
         gold = transfer_targets(ds, get_labelset(target)).multi >= 0.5
         keep = (source_distribution(ds)[2] >= 0.5) | gold.any(axis=1)
         gold, x = gold[keep], embed(ds.texts)[keep]
@@ -99,7 +102,8 @@ def run(model_spec: str) -> dict:
 def print_table(res: dict) -> None:
     pairs = res["pairs"]
     rules = list(next(iter(pairs.values()))["rules"])
-    print(f"{res['model']} (L2 {res['l2']:g}, prior power {res['prior_power']:g}); Jaccard / macro-F1 / empty\n")
+    print(f"{res['model']} (L2 {res['l2']:g}, prior power {res['prior_power']:g}, prototype scale "
+          f"{res['prototype_scale']:g}); Jaccard / macro-F1 / empty\n")
     print("| pair | gold empty | calibrated level | " + " | ".join(rules) + " |")
     print("|---|---|---|" + "---|" * len(rules))
     for pair, r in pairs.items():

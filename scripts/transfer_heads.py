@@ -23,8 +23,11 @@ def main() -> None:
     ap.add_argument("--balance", type=float, default=1.0)
     ap.add_argument("--prior-power", type=float,
                     help="logit adjustment of the training mix's label prior (default: the folder's, else 0)")
+    ap.add_argument("--prototype-scale", type=float,
+                    help="weight of the label-name prototypes (default: the folder's, else 0)")
     args = ap.parse_args()
-    add_shipped_heads(args.folder, args.labelsets, l2=args.l2, balance=args.balance, prior_power=args.prior_power)
+    add_shipped_heads(args.folder, args.labelsets, l2=args.l2, balance=args.balance, prior_power=args.prior_power,
+                      prototype_scale=args.prototype_scale)
 
 
 if __name__ == "__main__":

@@ -101,18 +101,27 @@ def test_a_ctrl_c_swallowed_by_a_finaliser_still_stops_the_job_at_the_next_progr
     from affectkit.interrupts import interrupts_recorded
     from affectkit.progress import progress_bar
 
+    from affectkit.interrupts import _record_and_raise
+
     class PressesCtrlCWhileFinalised:
         def __del__(self):
             signal.raise_signal(signal.SIGINT)
 
-    with interrupts_recorded():
-        bar = progress_bar(10, "row", enabled=False)
-        bar.update(1)  # nothing pressed yet
-        PressesCtrlCWhileFinalised()  # collected at once: the KeyboardInterrupt is raised in __del__ and dropped
-        with pytest.raises(KeyboardInterrupt):
-            bar.update(1)
-    progress_bar(10, "row", enabled=False).update(1)  # outside the block nothing is recorded any more
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # the CLI records Ctrl-C only where SIGINT has Python's default handler: make sure it has here, whatever an
+    # earlier test in this process left behind
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with interrupts_recorded():
+            assert signal.getsignal(signal.SIGINT) is _record_and_raise
+            bar = progress_bar(10, "row", enabled=False)
+            bar.update(1)  # nothing pressed yet
+            PressesCtrlCWhileFinalised()  # collected at once: the KeyboardInterrupt is raised in __del__, dropped
+            with pytest.raises(KeyboardInterrupt):
+                bar.update(1)
+        progress_bar(10, "row", enabled=False).update(1)  # outside the block nothing is recorded any more
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 # -- 3. exit codes: one test for each -------------------------------------------------------------------------------

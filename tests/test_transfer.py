@@ -15,10 +15,13 @@ from affectkit.labels import get_labelset, get_mapping
 from affectkit.modules.heads import CategoryHead
 from affectkit.schema import BatchPrediction
 from affectkit.training.transfer import (
+    LinearFit,
     TransferData,
     dataset_weights,
     fit_linear,
     fit_transfer_head,
+    fold_prototypes,
+    label_prompts,
     predict_transfer,
     source_distribution,
     transfer_targets,
@@ -321,3 +324,52 @@ def test_always_labelled_gives_every_row_but_a_failed_or_empty_one_its_top_label
     no_scores = BatchPrediction(ls, dist[:2] * np.array([[1.0], [0.1]]))  # row 1 below 1/K everywhere
     assert no_scores.decisions().any(axis=1).tolist() == [True, False]
     assert no_scores.always_labelled().decisions().any(axis=1).tolist() == [True, True]
+
+
+def test_label_prompts_name_each_label_and_the_neutral_one_as_neutral():
+    meld = get_labelset("meld")
+    prompts = label_prompts(meld)
+    assert prompts[meld.index(meld.neutral)] == "This text expresses neutral."
+    assert prompts[meld.index("joy")] == "This text expresses joy."
+    assert all("_" not in p for p in label_prompts(get_labelset("gne")))
+
+
+def test_fold_prototypes_by_hand():
+    """scale * x . p_hat / norm added to each label's logit (the mean prototype to none), in standardised
+    coordinates: for x = (3, 5), mean (1, 1), sd (2, 1), norm 2, scale 4 the logits are 2 * (3, 5, 4)."""
+    fit = LinearFit(np.zeros((3, 2)), np.zeros(3))  # two labels and none
+    fold_prototypes(fit, np.array([[2.0, 0.0], [0.0, 1.0]]), 4.0, np.array([1.0, 1.0]), np.array([2.0, 1.0]), 2.0)
+    np.testing.assert_allclose(fit.w, [[4, 0], [0, 2], [2, 1]])
+    np.testing.assert_allclose(fit.b, [2, 2, 2])
+    xs = (np.array([3.0, 5.0]) - 1.0) / np.array([2.0, 1.0])
+    np.testing.assert_allclose(fit.w @ xs + fit.b, [6, 10, 8])
+
+
+def test_prototypes_move_predictions_toward_the_label_they_resemble_and_identical_ones_change_nothing():
+    data = _toy_domains()
+    plain = fit_transfer_head("brighter", data, prior_power=0.5)
+    k = len(get_labelset("brighter"))
+    same = fit_transfer_head("brighter", data, prior_power=0.5, prototypes=np.ones((k, 4)), prototype_scale=5.0)
+    x = data[0].x_dev
+    np.testing.assert_allclose(predict_transfer(same, x)[0], predict_transfer(plain, x)[0], atol=1e-6)
+    assert same.record["prototype_scale"] == 5.0 and "prototype_scale" not in plain.record
+    toward_anger = np.zeros((k, 4))
+    toward_anger[:, 3] = 1.0
+    toward_anger[0, 3] = -1.0  # anger's prompt points the other way on feature 3, unlike the others
+    toward_anger[0, 2] = 1.0
+    moved = fit_transfer_head("brighter", data, prior_power=0.5, prototypes=toward_anger, prototype_scale=5.0)
+    xa = x.copy()
+    xa[:, 3] = -5.0  # texts far along anger's direction
+    assert predict_transfer(moved, xa)[0][:, 0].mean() > predict_transfer(plain, xa)[0][:, 0].mean()
+    with pytest.raises(ValueError, match="prototypes"):
+        fit_transfer_head("brighter", data, prototype_scale=1.0)
+
+
+def test_none_shift_by_hand():
+    """Two outputs with equal logits: none's probability is sigmoid(shift), so 0.5 needs 0 and e / (1 + e) needs 1."""
+    from affectkit.training.transfer import none_shift
+
+    logits, w = np.zeros((3, 2)), np.ones(3)
+    assert none_shift(logits, 1.0, 0.5, w) == pytest.approx(0.0, abs=1e-9)
+    assert none_shift(logits, 1.0, np.e / (1 + np.e), w) == pytest.approx(1.0, abs=1e-9)
+    assert none_shift(logits * 0 + [[2.0, 0.0]], 2.0, 0.5, w) == pytest.approx(1.0, abs=1e-9)  # (0 - 2) / 2 made up

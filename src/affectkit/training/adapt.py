@@ -21,9 +21,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from affectkit.datasets import EmotionDataset
-from affectkit.labels import LabelSet, labelset_from_names
+from affectkit.labels import LabelSet, get_labelset, labelset_from_names
 from affectkit.training.corpora import MAX_TRAIN_ROWS, SHIP, SPLITS, VectorCache, folder_digest, load_split
-from affectkit.training.transfer import TransferData, TransferHead, fit_transfer_head
+from affectkit.training.transfer import TransferData, TransferHead, fit_transfer_head, label_prompts
 
 # label sets that get no head of their own: GoEmotions keeps its fine-tuned head; Parrott's 25 and 135 tiers are
 # finer than any training data, so they are reached through mappings
@@ -83,12 +83,17 @@ def transfer_card(record: dict) -> str:
     adjusted = (f"; the training mix's label prior divided out of the softmax to the power {power} (logit "
                 "adjustment, Menon et al. 2021: the mix's prior comes from which datasets were pooled, not from "
                 "your domain)" if power else "")
+    scale = first.get("prototype_scale", 0.0)
+    prototypes = (f"; each label's name read as well: {scale} times the text's similarity to the encoder's vector "
+                  f"of \"{first.get('prototype_prompt', '')}\" (the label's name in the blank) added to its "
+                  "log-probability (label prototypes, docs/cross-domain.md)" if scale else "")
     return (f"{CARD_START}\n## Label-set transfer heads\n\n"
             f"Heads of their own for {len(heads)} label sets ({', '.join(sorted(heads))}), each a linear map on this "
             "model's frozen pooled vectors, fit on every dataset below with its gold mapped onto the label set "
             "(`affectkit labels map`), every dataset weighing alike, a label that a dataset has no name for left out "
             "of the loss on that dataset's emotional rows, and calibrated (temperature, per-label "
-            f"thresholds, a fallback rule) on their dev rows; L2 penalty {first['l2']}{adjusted}. The encoder and "
+            f"thresholds, a fallback rule) on their dev rows; L2 penalty {first['l2']}{adjusted}{prototypes}. The "
+            "encoder and "
             "the heads above are unchanged. Rebuilt by `python scripts/transfer_heads.py <this folder>` (same "
             "settings); what "
             "each head was fit on is under `transfer_heads` in training.json; cross-domain scores: `python "
@@ -158,25 +163,28 @@ def _representative(heads: dict) -> dict:
 
 def add_shipped_heads(folder: str | Path, labelsets: Sequence[str] | None = None, l2: float | None = None,
                       balance: float = 1.0, progress: Callable[[str], None] | None = print,
-                      prior_power: float | None = None) -> list[TransferHead]:
+                      prior_power: float | None = None, prototype_scale: float | None = None) -> list[TransferHead]:
     """Fit and write a transfer head for each shipped label set: by default every set but
-    :data:`NO_TRANSFER_HEAD` and those the model already has a head for from its own training. ``l2`` and
-    ``prior_power`` (:func:`affectkit.training.transfer.fit_transfer_head`): by default those the folder's
-    transfer heads already use (:func:`transfer_setting`)."""
+    :data:`NO_TRANSFER_HEAD` and those the model already has a head for from its own training. ``l2``,
+    ``prior_power`` and ``prototype_scale`` (:func:`affectkit.training.transfer.fit_transfer_head`): by default
+    those the folder's transfer heads already use (:func:`transfer_setting`)."""
     from affectkit.labels import list_labelsets
     from affectkit.model import AffectModel
 
     l2 = transfer_setting(folder, "l2") if l2 is None else l2
     prior_power = transfer_setting(folder, "prior_power", 0.0) if prior_power is None else prior_power
+    scale = transfer_setting(folder, "prototype_scale", 0.0) if prototype_scale is None else prototype_scale
     model = AffectModel.load(folder)
     fine_tuned = trained_labelsets(folder)
     names = list(labelsets) if labelsets else [ls.name for ls in list_labelsets()
                                                 if ls.name not in NO_TRANSFER_HEAD and ls.name not in fine_tuned]
-    data = shipped_data(model_embedder(model))
+    embed = model_embedder(model)
+    data = shipped_data(embed)
     heads = []
     for name in names:
         t0 = time.time()
-        head = fit_transfer_head(name, data, l2=l2, balance=balance, prior_power=prior_power)
+        head = fit_transfer_head(name, data, l2=l2, balance=balance, prior_power=prior_power,
+                                 prototypes=embed(label_prompts(get_labelset(name))), prototype_scale=scale)
         head.record["seconds"] = round(time.time() - t0, 1)
         heads.append(head)
         if progress:

@@ -22,6 +22,19 @@ other set's thresholds do not fit). This module trains such heads on frozen enco
    rows), is divided out to the power a: the bias becomes b - a T log pi, post-hoc logit adjustment (Menon et al.
    2021). The mix's prior (much neutral from GoEmotions, ...) is an artifact of the training data, not a property
    of the user's domain; a = 1 gives the posterior under a uniform prior, the Bayes rule for balanced error.
+6. optionally (``prototype_scale`` beta > 0) the softmax also reads the labels' names: each label's prompt
+   (:func:`label_prompts`, "This text expresses joy.") is embedded by the same encoder, and beta times the text's
+   similarity to it, ``x . p_hat / c`` (``p_hat`` the unit prompt vector, ``c`` the mean norm of the training
+   vectors), is added to the label's calibrated and adjusted log-probability; the *none* output gets the mean
+   over the labels and a constant that keeps its mean mass on the dev rows, so the prototypes share the labels'
+   mass out differently and leave the no-emotion mass about as it was. The fallback level is calibrated before
+   the prototypes are added: it is a level of no-emotion mass, and on the pooled dev rows, the training domains,
+   the trained head alone picks the top label best (benchmarks/decision_rule.py measures the rule across
+   domains).
+   A label's name is the one thing about it that holds in every domain; scoring texts by their
+   embedding similarity to label descriptions is "dataless" classification (Chang, Ratinov, Roth and Srikumar
+   2008). The term is linear in the vector, so it folds into the head's weights: inference and speed are
+   unchanged, and the evidence words stay exact.
 
 The same code adapts a model to a user's own labelled rows (``affectkit adapt``): then the user's rows are the
 only dataset, in their own label set.
@@ -197,11 +210,50 @@ class TransferHead:
         return CategoryHead(self.labelset, wm, bm, wd, bd, self.temperature, self.thresholds, self.fallback_below)
 
 
+PROMPT = "This text expresses {}."
+
+
+def label_prompts(labelset: LabelSet) -> list[str]:
+    """One sentence per label that names it (the neutral label as "neutral"), for the label prototypes."""
+    def name(label: str) -> str:
+        return "neutral" if label == labelset.neutral else label.replace("_", " ").replace("-", " ")
+
+    return [PROMPT.format(name(label)) for label in labelset.labels]
+
+
+def fold_prototypes(dist: LinearFit, prototypes: np.ndarray, scale: float, mean: np.ndarray, sd: np.ndarray,
+                    norm: float) -> None:
+    """Add ``scale * x . p_hat / norm`` for each label's unit prototype ``p_hat`` to ``dist``'s logits (the mean of
+    them to a *none* output), written in the standardised coordinates ``(x - mean) / sd`` the head reads."""
+    unit = prototypes / np.maximum(np.linalg.norm(prototypes, axis=1, keepdims=True), 1e-12)
+    if len(dist.b) > len(unit):
+        unit = np.vstack([unit, unit.mean(axis=0)])
+    dist.w = dist.w + (scale / norm) * unit * sd[None, :]
+    dist.b = dist.b + (scale / norm) * unit @ mean
+
+
+def none_shift(logits: np.ndarray, temperature: float, target: float, weights: np.ndarray) -> float:
+    """The shift of the last (none) logit, in units of the temperature, that makes its weighted mean probability
+    ``target`` (bisection: the mean rises monotonically with the shift)."""
+    lo, hi = -20.0, 20.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        z = logits / temperature
+        z[:, -1] += mid
+        if np.average(softmax(z)[:, -1], weights=weights) < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
 def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: float = 0.1,
                       balance: float = 1.0, max_iter: int = 100,
                       progress: Callable[[str], None] | None = None, mask_unreached: bool = True,
-                      prior_power: float = 0.0) -> TransferHead:
-    """Fit a head over ``target`` on every dataset in ``data`` (see the module docstring)."""
+                      prior_power: float = 0.0, prototypes: np.ndarray | None = None,
+                      prototype_scale: float = 0.0) -> TransferHead:
+    """Fit a head over ``target`` on every dataset in ``data`` (see the module docstring). ``prototypes``: the
+    encoder's vectors of :func:`label_prompts`, used when ``prototype_scale`` is above 0."""
     target = get_labelset(target)
     xs, dists, multis, ws, masks = [], [], [], [], []
     dxs, ddists, dmultis, dws = [], [], [], []
@@ -224,6 +276,7 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
             dws.append(np.full(len(d.dev), dev_weight[d.name]))
     x = np.concatenate(xs).astype(np.float64)
     mean, sd = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
+    norm = float(np.linalg.norm(x, axis=1).mean())
     x = ((x - mean) / sd).astype(np.float32)  # float32 products: twice as fast, and L-BFGS does not need more
     y_dist, y_multi, weights = np.concatenate(dists), np.concatenate(multis), np.concatenate(ws)
     if progress:
@@ -232,6 +285,8 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
     dist_mask = mask if y_dist.shape[1] == len(target) else np.c_[mask, np.ones(len(mask), bool)]
     dist = fit_linear(x, y_dist, weights, l2, "softmax", max_iter, dist_mask)
     multi = fit_linear(x, y_multi, weights, l2, "sigmoid", max_iter, mask)
+    if prototype_scale and prototypes is None:
+        raise ValueError("prototype_scale needs the label prototypes (the encoder's vectors of label_prompts)")
     head = TransferHead(target, dist, multi, 1.0, np.full(len(target), 0.5), mean, sd)
     if dxs:
         xd = (np.concatenate(dxs) - mean) / sd
@@ -244,8 +299,17 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
         gold = np.concatenate(dmultis) >= 0.5
         head.thresholds = calibrate_thresholds(sigmoid(xd @ multi.w.T + multi.b), gold, weights=wd)
         head.fallback_below = calibrate_fallback(head, np.concatenate(dxs), gold, wd)
+        if prototype_scale:  # added to the calibrated, adjusted log-probabilities: scale is in their units
+            before = softmax((xd @ dist.w.T + dist.b) / head.temperature)
+            fold_prototypes(dist, np.asarray(prototypes), prototype_scale * head.temperature, mean, sd, norm)
+            if len(dist.b) > len(target):  # the none output keeps its mean mass on the dev rows
+                dist.b[-1] += head.temperature * none_shift(xd @ dist.w.T + dist.b, head.temperature,
+                                                            float(np.average(before[:, -1], weights=wd)), wd)
+    elif prototype_scale:
+        fold_prototypes(dist, np.asarray(prototypes), prototype_scale, mean, sd, norm)
     record = {"labelset": target.name, "l2": l2, "balance": balance, "mask_unreached": mask_unreached,
               "prior_power": prior_power,
+              **({"prototype_scale": prototype_scale, "prototype_prompt": PROMPT} if prototype_scale else {}),
               "datasets": {d.name: {"train": len(d.train), "dev": len(d.dev) if d.dev is not None else 0,
                                     "row_weight": round(w, 6)} for d, w in zip(data, per_row)}}
     head.record = record
@@ -293,5 +357,6 @@ def predict_transfer(head: TransferHead, x: np.ndarray) -> tuple[np.ndarray, np.
     return p[:, :k], sigmoid(xs @ head.multi.w.T + head.multi.b), none
 
 
-__all__ = ["TransferData", "TransferHead", "TransferTargets", "calibrate_fallback", "dataset_weights", "decide",
+__all__ = ["PROMPT", "TransferData", "TransferHead", "TransferTargets", "calibrate_fallback", "dataset_weights",
+           "decide", "fold_prototypes", "label_prompts",
            "fit_transfer_head", "predict_transfer", "source_distribution", "transfer_targets"]
