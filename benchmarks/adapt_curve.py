@@ -11,7 +11,8 @@ Scored on the set's test split: macro-F1 of the argmax label. Each size is avera
 
 Zero-shot columns: `mapped` is the shipped model's own head mapped onto the set (what a user gets with
 `--labels`), `transfer` the transfer head fit on the shipped datasets alone (N = 0), as the model's shipped heads are
-(its L2 penalty and prior power).
+(its L2 penalty, prior power and label prototypes). Adapted heads read their label names at the model's prototype
+scale too, as `affectkit adapt` fits them (`--prototype-scale` to vary it).
 """
 
 from __future__ import annotations
@@ -24,9 +25,16 @@ from pathlib import Path
 import numpy as np
 
 from affectkit.evaluation.metrics import f1_score, onehot
-from affectkit.training.adapt import fit_adapted_head, model_embedder, shipped_data, trained_labelsets, transfer_setting
+from affectkit.training.adapt import (
+    fit_adapted_head,
+    model_embedder,
+    shipped_data,
+    trained_labelsets,
+    transfer_prompts,
+    transfer_settings,
+)
 from affectkit.training.corpora import MAX_TEST_ROWS, SPLITS, load_split
-from affectkit.training.transfer import fit_transfer_head, predict_transfer
+from affectkit.training.transfer import fit_transfer_head, label_prototypes, predict_transfer
 
 SETS = ("meld", "emorynlp", "dailydialog")
 
@@ -56,22 +64,28 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--prior-power", type=float, default=0.0,
                     help="logit adjustment of the adapted heads (prior from the user's held-out rows)")
+    ap.add_argument("--prototype-scale", type=float, default=None,
+                    help="label prototypes of the adapted heads (default: the model's transfer heads' scale, as "
+                         "`affectkit adapt` fits them)")
     ap.add_argument("--json")
     args = ap.parse_args()
     model = affectkit.load(args.model)
     embed = model_embedder(model)
     shipped = shipped_data(embed)
-    l2 = transfer_setting(model.path, "l2")  # as `affectkit adapt` fits it: the model's own transfer-head penalty
-    shipped_power = transfer_setting(model.path, "prior_power", 0.0)  # the zero-shot column: as the heads shipped
-    results: dict = {"model": args.model, "l2": l2, "prior_power": args.prior_power, "sizes": args.sizes,
-                     "seeds": args.seeds, "sets": {}}
+    shipped_settings = transfer_settings(model.path)  # the zero-shot column: as the model's heads were fit
+    l2 = shipped_settings["l2"]  # as `affectkit adapt` fits them: the model's own penalty and prototype scale
+    scale = shipped_settings["prototype_scale"] if args.prototype_scale is None else args.prototype_scale
+    prompts = transfer_prompts(model.path)
+    results: dict = {"model": args.model, "l2": l2, "prior_power": args.prior_power, "prototype_scale": scale,
+                     "sizes": args.sizes, "seeds": args.seeds, "sets": {}}
     for name in SETS:
         test = load_split(name, SPLITS[name][2], MAX_TEST_ROWS)
         ls = test.labelset
         xt = embed(test.texts)
         own = ls if ls.name in trained_labelsets(model.path) else model.labelset  # as shipped before transfer heads
         row: dict = {"mapped": macro_f1(test, model.predict_batch(test.texts, own).to_labelset(ls).dist)}
-        zero = fit_transfer_head(ls, shipped, l2=l2, prior_power=shipped_power)
+        zero = fit_transfer_head(ls, shipped, prototypes=label_prototypes(embed, ls, prompts),
+                                 **shipped_settings)
         row["transfer"] = macro_f1(test, predict_transfer(zero, xt)[0])
         pool = pool_rows(name, test)
         for n in args.sizes:
@@ -79,7 +93,7 @@ def main() -> None:
             for seed in range(args.seeds):
                 rows = np.sort(np.random.default_rng(1000 + seed).choice(len(pool), n, replace=False))
                 head = fit_adapted_head(embed, pool.subset(rows), ls, shipped=shipped, seed=seed, l2=l2,
-                                        prior_power=args.prior_power)
+                                        prior_power=args.prior_power, prototype_scale=scale, prompts=prompts)
                 scores.append(macro_f1(test, predict_transfer(head, xt)[0]))
             row[n] = float(np.mean(scores))
             print(f"{name} N={n}: {row[n]:.3f} (seeds {', '.join(f'{s:.3f}' for s in scores)})", file=sys.stderr)

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from affectkit.evaluation.metrics import f1_score, onehot
-from affectkit.training.adapt import model_embedder, trained_labelsets, transfer_settings
+from affectkit.training.adapt import model_embedder, trained_labelsets, transfer_prompts, transfer_settings
 from affectkit.training.corpora import (
     MAX_TEST_ROWS,
     MAX_TRAIN_ROWS,
@@ -52,7 +52,14 @@ from affectkit.training.corpora import (
     folder_digest,
     load_split,
 )
-from affectkit.training.transfer import TransferData, decide, fit_transfer_head, label_prototypes, predict_transfer
+from affectkit.training.transfer import (
+    PROMPTS,
+    TransferData,
+    decide,
+    fit_transfer_head,
+    label_prototypes,
+    predict_transfer,
+)
 
 MULTI_LABEL = {"brighter", "premo"}
 TEST_SETS = ("meld", "emorynlp", "dailydialog", "brighter", "gne", "premo", "smile")
@@ -200,6 +207,7 @@ def run(models: list[str], opts: Options, out_json: str | None = None) -> dict:
         xs = {n: (cache(tr.texts), cache(dv.texts)) for n, (tr, dv) in pool.items()}
         xt = {n: cache(d.texts) for n, d in tests.items()}
         settings = opts.head_settings(spec, model)
+        prompts = transfer_prompts(model.path) if model is not None else PROMPTS  # baselines: the default templates
         print(f"[{spec}] vectors ready in {time.time() - t0:.0f} s; heads at "
               + ", ".join(f"{k} {v:g}" for k, v in settings.items()), file=sys.stderr)
         results.setdefault("settings", {})[spec] = settings
@@ -207,7 +215,7 @@ def run(models: list[str], opts: Options, out_json: str | None = None) -> dict:
         for name, ds in tests.items():
             assert ds.labelset is not None
             row: dict = {}
-            prototypes = label_prototypes(embed, ds.labelset)
+            prototypes = label_prototypes(embed, ds.labelset, prompts)
             if model is not None:  # the head the model was trained with for this set, else its primary head, mapped
                 own = ds.labelset if ds.labelset.name in trained_labelsets(model.path) else model.labelset
                 bp = model.predict_batch(ds.texts, own).to_labelset(ds.labelset)

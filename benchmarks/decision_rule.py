@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from affectkit.labels import get_labelset
-from affectkit.training.adapt import transfer_settings
+from affectkit.training.adapt import transfer_prompts, transfer_settings
 from affectkit.training.calibration import f1_per_label
 from affectkit.training.corpora import MAX_TEST_ROWS, MAX_TRAIN_ROWS, SHIP, SPLITS, load_split
 from affectkit.training.transfer import (
@@ -77,12 +77,12 @@ def run(model_spec: str) -> dict:
     embed = model_embedder(model)
     pool = {n: (load_split(n, SPLITS[n][0], MAX_TRAIN_ROWS), load_split(n, SPLITS[n][1])) for n in SHIP}
     vectors = {n: (embed(tr.texts), embed(dv.texts)) for n, (tr, dv) in pool.items()}
-    settings = transfer_settings(model.path)
-    out: dict = {"model": model_spec, **settings, "pairs": {}}
+    settings, prompts = transfer_settings(model.path), transfer_prompts(model.path)
+    out: dict = {"model": model_spec, **settings, "prompts": list(prompts), "pairs": {}}
     for name, target in PAIRS:
         ds = load_split(name, SPLITS[name][2], MAX_TEST_ROWS)
         data = [TransferData(n, tr, vectors[n][0], dv, vectors[n][1]) for n, (tr, dv) in pool.items() if n != name]
-        head = fit_transfer_head(target, data, prototypes=label_prototypes(embed, target), **settings)
+        head = fit_transfer_head(target, data, prototypes=label_prototypes(embed, target, prompts), **settings)
         gold = transfer_targets(ds, get_labelset(target)).multi >= 0.5
         keep = (source_distribution(ds)[2] >= 0.5) | gold.any(axis=1)
         gold, x = gold[keep], embed(ds.texts)[keep]

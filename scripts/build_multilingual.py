@@ -232,6 +232,9 @@ def main() -> None:
                     help="logit adjustment of the pooled heads' training-mix prior (docs/cross-domain.md section 5)")
     ap.add_argument("--prototype-scale", type=float, default=0.0,
                     help="weight of the label-name prototypes in the pooled heads (docs/cross-domain.md section 5)")
+    ap.add_argument("--prompts", nargs="+", default=["This text expresses {}."],
+                    help="the prototypes' prompt templates (docs/cross-domain.md section 5: one template here; "
+                         "default's three lower this encoder's leave-one-out mean)")
     ap.add_argument("--labelsets", nargs="*", help="transfer heads for only these label sets (default: all)")
     ap.add_argument("--cache", default=str(ROOT / "runs" / "cache" / "vectors"))
     ap.add_argument("--embed-only", action="store_true", help="fill the vector cache and stop")
@@ -281,7 +284,7 @@ def main() -> None:
         t0 = time.time()
         head = fit_transfer_head(name, list(data.values()), l2=args.l2, balance=args.balance,
                                  prior_power=args.prior_power, prototype_scale=args.prototype_scale,
-                                 prototypes=label_prototypes(embed, name))
+                                 prototypes=label_prototypes(embed, name, args.prompts))
         head.record["seconds"] = round(time.time() - t0, 1)
         heads.append(head)
         print(f"{name}: fit in {time.time() - t0:.0f} s", flush=True)

@@ -25,9 +25,12 @@ def main() -> None:
                     help="logit adjustment of the training mix's label prior (default: the folder's, else 0)")
     ap.add_argument("--prototype-scale", type=float,
                     help="weight of the label-name prototypes (default: the folder's, else 0)")
+    ap.add_argument("--prompts", nargs="+",
+                    help="the prototypes' prompt templates, {} for the label (default: the folder's, else "
+                         "affectkit.training.transfer.PROMPTS)")
     args = ap.parse_args()
     add_shipped_heads(args.folder, args.labelsets, l2=args.l2, balance=args.balance, prior_power=args.prior_power,
-                      prototype_scale=args.prototype_scale)
+                      prototype_scale=args.prototype_scale, prompts=args.prompts)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,12 @@ import pytest
 from conftest import requires_data, run_cli
 
 from affectkit.datasets import EmotionDataset
-from affectkit.labels import get_labelset, get_mapping
+from affectkit.labels import LabelSet, get_labelset, get_mapping
 from affectkit.modules.heads import CategoryHead
 from affectkit.schema import BatchPrediction
 from affectkit.training.transfer import (
+    PROMPTS,
+    LabelPrototypes,
     LinearFit,
     TransferData,
     dataset_weights,
@@ -22,6 +24,7 @@ from affectkit.training.transfer import (
     fit_transfer_head,
     fold_prototypes,
     label_prompts,
+    label_prototypes,
     predict_transfer,
     source_distribution,
     transfer_targets,
@@ -266,7 +269,8 @@ def test_transfer_settings_are_those_a_folder_recorded(tmp_path):
     assert transfer_setting(tmp_path, "l2", default=0.5) == 0.5
 
 
-def test_adapt_cli_writes_a_native_head(tmp_path):
+@pytest.mark.parametrize("base_model", ["fast", "default"])
+def test_adapt_cli_writes_a_native_head(tmp_path, base_model):
     rows = []
     for i in range(30):
         rows.append({"text": f"I feel so guilty that I forgot to call my mother again, day {i}", "label": "guilt"})
@@ -278,7 +282,7 @@ def test_adapt_cli_writes_a_native_head(tmp_path):
         w.writeheader()
         w.writerows(rows)
     out = tmp_path / "adapted"
-    r = run_cli("adapt", str(path), "-o", str(out), "--model", "fast", "--no-prior", "-q")
+    r = run_cli("adapt", str(path), "-o", str(out), "--model", base_model, "--no-prior", "-q")
     assert r.returncode == 0, r.stderr.decode()
     cfg = json.loads((out / "affectkit_model.json").read_text())
     assert cfg["primary_labelset"] == "mine" and "heads/mine" in cfg["heads"]
@@ -286,6 +290,9 @@ def test_adapt_cli_writes_a_native_head(tmp_path):
     assert record["user_rows"] == 90 and record["user_dev"] == 18
     base = json.loads((out / "training.json").read_text())["transfer_heads"]
     assert record["l2"] == next(iter(base.values()))["l2"]  # the base model's own transfer-head penalty
+    # and its label prototypes' scale (default reads its label names, fast does not)
+    assert record.get("prototype_scale", 0.0) == next(iter(base.values())).get("prototype_scale", 0.0)
+    assert (record.get("prototype_scale", 0.0) > 0) == (base_model == "default")
     import affectkit
 
     model = affectkit.load(str(out))
@@ -334,6 +341,32 @@ def test_label_prompts_name_each_label_and_the_neutral_one_as_neutral():
     assert all("_" not in p for p in label_prompts(get_labelset("gne")))
 
 
+def test_label_prototypes_average_the_unit_vectors_of_each_template():
+    """Two templates, a made-up encoder: joy's vectors (3, 4) and (0, 2) have unit vectors (0.6, 0.8) and (0, 1),
+    so its prototype is their mean (0.3, 0.9); one template gives its unit vector."""
+    vectors = {"A joy": [3.0, 4.0], "B joy": [0.0, 2.0], "A sad": [1.0, 0.0], "B sad": [0.0, 5.0]}
+
+    def embed(texts):
+        return np.array([vectors[t] for t in texts])
+
+    ls = LabelSet("toy", ("joy", "sad"))
+    protos = label_prototypes(embed, ls, ("A {}", "B {}"))
+    np.testing.assert_allclose(protos.vectors, [[0.3, 0.9], [0.5, 0.5]])
+    assert protos.prompts == ("A {}", "B {}")
+    np.testing.assert_allclose(label_prototypes(embed, ls, ("A {}",)).vectors, [[0.6, 0.8], [1.0, 0.0]])
+
+
+def test_transfer_prompts_are_the_folders_and_read_earlier_single_template_records(tmp_path):
+    from affectkit.training.adapt import transfer_prompts
+
+    assert transfer_prompts(tmp_path) == PROMPTS  # no record: the default templates
+    record = {"transfer_heads": {"plutchik": {"prototype_prompts": ["I feel {}.", "{}"]}}}
+    (tmp_path / "training.json").write_text(json.dumps(record))
+    assert transfer_prompts(tmp_path) == ("I feel {}.", "{}")
+    (tmp_path / "training.json").write_text(json.dumps({"transfer_heads": {"plutchik": {"prototype_prompt": "{}"}}}))
+    assert transfer_prompts(tmp_path) == ("{}",)
+
+
 def test_fold_prototypes_by_hand():
     """scale * x . p_hat / norm added to each label's logit (the mean prototype to none), in standardised
     coordinates: for x = (3, 5), mean (1, 1), sd (2, 1), norm 2, scale 4 the logits are 2 * (3, 5, 4)."""
@@ -349,15 +382,18 @@ def test_prototypes_move_predictions_toward_the_label_they_resemble_and_identica
     data = _toy_domains()
     plain = fit_transfer_head("brighter", data, prior_power=0.5)
     k = len(get_labelset("brighter"))
-    same = fit_transfer_head("brighter", data, prior_power=0.5, prototypes=np.ones((k, 4)), prototype_scale=5.0)
+    same = fit_transfer_head("brighter", data, prior_power=0.5, prototypes=LabelPrototypes(np.ones((k, 4)), ("{}",)),
+                             prototype_scale=5.0)
     x = data[0].x_dev
     np.testing.assert_allclose(predict_transfer(same, x)[0], predict_transfer(plain, x)[0], atol=1e-6)
     assert same.record["prototype_scale"] == 5.0 and "prototype_scale" not in plain.record
+    assert same.record["prototype_prompts"] == ["{}"]
     toward_anger = np.zeros((k, 4))
     toward_anger[:, 3] = 1.0
     toward_anger[0, 3] = -1.0  # anger's prompt points the other way on feature 3, unlike the others
     toward_anger[0, 2] = 1.0
-    moved = fit_transfer_head("brighter", data, prior_power=0.5, prototypes=toward_anger, prototype_scale=5.0)
+    moved = fit_transfer_head("brighter", data, prior_power=0.5, prototypes=LabelPrototypes(toward_anger, ("{}",)),
+                              prototype_scale=5.0)
     xa = x.copy()
     xa[:, 3] = -5.0  # texts far along anger's direction
     assert predict_transfer(moved, xa)[0][:, 0].mean() > predict_transfer(plain, xa)[0][:, 0].mean()

@@ -23,7 +23,7 @@ import numpy as np
 from affectkit.datasets import EmotionDataset
 from affectkit.labels import LabelSet, labelset_from_names
 from affectkit.training.corpora import MAX_TRAIN_ROWS, SHIP, SPLITS, VectorCache, folder_digest, load_split
-from affectkit.training.transfer import TransferData, TransferHead, fit_transfer_head, label_prototypes
+from affectkit.training.transfer import PROMPTS, TransferData, TransferHead, fit_transfer_head, label_prototypes
 
 # label sets that get no head of their own: GoEmotions keeps its fine-tuned head; Parrott's 25 and 135 tiers are
 # finer than any training data, so they are reached through mappings
@@ -84,9 +84,10 @@ def transfer_card(record: dict) -> str:
                 "adjustment, Menon et al. 2021: the mix's prior comes from which datasets were pooled, not from "
                 "your domain)" if power else "")
     scale = first.get("prototype_scale", 0.0)
-    prototypes = (f"; each label's name read as well: {scale} times the text's similarity to the encoder's vector "
-                  f"of \"{first.get('prototype_prompt', '')}\" (the label's name in the blank) added to its "
-                  "log-probability (label prototypes, docs/cross-domain.md)" if scale else "")
+    templates = " / ".join(f'"{t}"' for t in _prompts(first))
+    prototypes = (f"; each label's name read as well: {scale} times the text's similarity to the encoder's mean "
+                  f"unit vector of {templates} (the label's name in the blank) added to its log-probability (label "
+                  "prototypes, docs/cross-domain.md)" if scale else "")
     return (f"{CARD_START}\n## Label-set transfer heads\n\n"
             f"Heads of their own for {len(heads)} label sets ({', '.join(sorted(heads))}), each a linear map on this "
             "model's frozen pooled vectors, fit on every dataset below with its gold mapped onto the label set "
@@ -161,6 +162,19 @@ def transfer_settings(folder: str | Path) -> dict[str, float]:
             "prototype_scale": transfer_setting(folder, "prototype_scale", 0.0)}
 
 
+def transfer_prompts(folder: str | Path) -> tuple[str, ...]:
+    """The prompt templates of a model folder's label prototypes (:data:`~affectkit.training.transfer.PROMPTS` for
+    a folder without them), so that refitting or adapting reads the label names as its heads do."""
+    heads = _training_record(folder).get("transfer_heads", {})
+    return _prompts(_representative(heads)) if heads else PROMPTS
+
+
+def _prompts(record: dict) -> tuple[str, ...]:
+    if "prototype_prompts" in record:
+        return tuple(record["prototype_prompts"])
+    return (record["prototype_prompt"],) if "prototype_prompt" in record else PROMPTS  # one template: earlier records
+
+
 def _representative(heads: dict) -> dict:
     """The record of the first transfer head fit on several datasets (else the first): the one whose settings
     and datasets stand for all of them, not a head fit on one dataset alone."""
@@ -170,17 +184,20 @@ def _representative(heads: dict) -> dict:
 
 def add_shipped_heads(folder: str | Path, labelsets: Sequence[str] | None = None, l2: float | None = None,
                       balance: float = 1.0, progress: Callable[[str], None] | None = print,
-                      prior_power: float | None = None, prototype_scale: float | None = None) -> list[TransferHead]:
+                      prior_power: float | None = None, prototype_scale: float | None = None,
+                      prompts: Sequence[str] | None = None) -> list[TransferHead]:
     """Fit and write a transfer head for each shipped label set: by default every set but
     :data:`NO_TRANSFER_HEAD` and those the model already has a head for from its own training. ``l2``,
-    ``prior_power`` and ``prototype_scale`` (:func:`affectkit.training.transfer.fit_transfer_head`): by default
-    those the folder's transfer heads already use (:func:`transfer_settings`)."""
+    ``prior_power``, ``prototype_scale`` (:func:`affectkit.training.transfer.fit_transfer_head`) and the
+    prototypes' ``prompts``: by default those the folder's transfer heads already use (:func:`transfer_settings`,
+    :func:`transfer_prompts`)."""
     from affectkit.labels import list_labelsets
     from affectkit.model import AffectModel
 
     settings = transfer_settings(folder)
     given = {"l2": l2, "prior_power": prior_power, "prototype_scale": prototype_scale}
     settings.update({k: v for k, v in given.items() if v is not None})
+    templates = tuple(prompts) if prompts else transfer_prompts(folder)
     model = AffectModel.load(folder)
     fine_tuned = trained_labelsets(folder)
     names = list(labelsets) if labelsets else [ls.name for ls in list_labelsets()
@@ -191,7 +208,8 @@ def add_shipped_heads(folder: str | Path, labelsets: Sequence[str] | None = None
     for name in names:
         t0 = time.time()
         head = fit_transfer_head(name, data, l2=settings["l2"], balance=balance, prior_power=settings["prior_power"],
-                                 prototypes=label_prototypes(embed, name), prototype_scale=settings["prototype_scale"])
+                                 prototypes=label_prototypes(embed, name, templates),
+                                 prototype_scale=settings["prototype_scale"])
         head.record["seconds"] = round(time.time() - t0, 1)
         heads.append(head)
         if progress:
@@ -224,10 +242,12 @@ def split_rows(n: int, dev_fraction: float, seed: int) -> tuple[np.ndarray, np.n
 def fit_adapted_head(embed: Callable[[list[str]], np.ndarray], ds: EmotionDataset, labelset: LabelSet,
                      with_shipped: bool = True, user_weight: float | None = None, dev_fraction: float = 0.2,
                      l2: float = 0.1, seed: int = 13, shipped: list[TransferData] | None = None,
-                     prior_power: float = 0.0) -> TransferHead:
+                     prior_power: float = 0.0, prototype_scale: float = 0.0,
+                     prompts: Sequence[str] = PROMPTS) -> TransferHead:
     """A head over ``labelset`` fit on the user's rows ``ds`` (plus the shipped datasets mapped onto it).
-    ``prior_power``: the logit adjustment of :func:`~affectkit.training.transfer.fit_transfer_head`, its prior
-    estimated on the user's held-out rows."""
+    ``prior_power`` and ``prototype_scale``: the logit adjustment and the label prototypes (the user's label names)
+    of :func:`~affectkit.training.transfer.fit_transfer_head` (the latter from the templates ``prompts``), both
+    calibrated on the user's held-out rows."""
     train_rows, dev_rows = split_rows(len(ds), dev_fraction, seed)
     train, dev = ds.subset(train_rows), ds.subset(dev_rows) if len(dev_rows) else None
     x = embed(ds.texts)
@@ -236,7 +256,9 @@ def fit_adapted_head(embed: Callable[[list[str]], np.ndarray], ds: EmotionDatase
     weight = float(len(others)) if user_weight is None else user_weight
     user = TransferData("user", train, x[train_rows], dev, x[dev_rows] if dev is not None else None,
                         weight=max(weight, 1.0))
-    head = fit_transfer_head(labelset, [user, *others], l2=l2, balance=1.0, prior_power=prior_power)
+    prototypes = label_prototypes(embed, labelset, prompts) if prototype_scale else None
+    head = fit_transfer_head(labelset, [user, *others], l2=l2, balance=1.0, prior_power=prior_power,
+                             prototypes=prototypes, prototype_scale=prototype_scale)
     head.record.update({"user_rows": len(ds), "user_train": len(train_rows), "user_dev": len(dev_rows),
                         "with_shipped": with_shipped, "user_weight": max(weight, 1.0)})
     return head
@@ -246,7 +268,8 @@ def adapt(model: str | Path, ds: EmotionDataset, output: str | Path, labelset_na
           with_shipped: bool = True, dev_fraction: float = 0.2, l2: float | None = None, seed: int = 13,
           command: str | None = None) -> Path:
     """Copy ``model`` to ``output`` with a head for the user's label set, made the model's primary label set.
-    ``l2``: by default the penalty of the model's transfer heads (:func:`transfer_setting`)."""
+    ``l2``: by default the penalty of the model's transfer heads; their label prototypes too
+    (:func:`transfer_settings`, :func:`transfer_prompts`)."""
     import affectkit
     from affectkit.model import AffectModel
 
@@ -256,8 +279,10 @@ def adapt(model: str | Path, ds: EmotionDataset, output: str | Path, labelset_na
     ds = user_labelset(ds, labelset_name)
     assert ds.labelset is not None
     t0 = time.time()
+    settings = transfer_settings(loaded.path)
     head = fit_adapted_head(model_embedder(loaded, cache_root=None), ds, ds.labelset, with_shipped, None,
-                            dev_fraction, transfer_setting(loaded.path, "l2") if l2 is None else l2, seed)
+                            dev_fraction, settings["l2"] if l2 is None else l2, seed,
+                            prototype_scale=settings["prototype_scale"], prompts=transfer_prompts(loaded.path))
     out = Path(output)
     if out.exists():
         shutil.rmtree(out)

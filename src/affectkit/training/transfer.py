@@ -23,7 +23,8 @@ other set's thresholds do not fit). This module trains such heads on frozen enco
    2021). The mix's prior (much neutral from GoEmotions, ...) is an artifact of the training data, not a property
    of the user's domain; a = 1 gives the posterior under a uniform prior, the Bayes rule for balanced error.
 6. optionally (``prototype_scale`` beta > 0) the softmax also reads the labels' names: each label's prompt
-   (:func:`label_prompts`, "This text expresses joy.") is embedded by the same encoder, and beta times the text's
+   (:func:`label_prompts`, "This text expresses joy.", in one template or the mean unit vector of several) is
+   embedded by the same encoder, and beta times the text's
    similarity to it, ``x . p_hat / c`` (``p_hat`` the unit prompt vector, ``c`` the mean norm of the training
    vectors), is added to the label's calibrated and adjusted log-probability; the *none* output gets the mean
    over the labels and a constant that keeps its mean mass on the dev rows, so the prototypes share the labels'
@@ -210,21 +211,33 @@ class TransferHead:
         return CategoryHead(self.labelset, wm, bm, wd, bd, self.temperature, self.thresholds, self.fallback_below)
 
 
-PROMPT = "This text expresses {}."
+PROMPTS = ("This text expresses {}.", "The speaker feels {}.", "This is a {} message.")
 
 
-def label_prompts(labelset: LabelSet) -> list[str]:
+def label_prompts(labelset: LabelSet, template: str = PROMPTS[0]) -> list[str]:
     """One sentence per label that names it (the neutral label as "neutral"), for the label prototypes."""
     def name(label: str) -> str:
         return "neutral" if label == labelset.neutral else label.replace("_", " ").replace("-", " ")
 
-    return [PROMPT.format(name(label)) for label in labelset.labels]
+    return [template.format(name(label)) for label in labelset.labels]
 
 
-def label_prototypes(embed: Callable[[list[str]], np.ndarray], target: str | LabelSet) -> np.ndarray:
-    """The encoder's vectors of :func:`label_prompts` for ``target``: the ``prototypes`` of
-    :func:`fit_transfer_head`."""
-    return embed(label_prompts(get_labelset(target)))
+@dataclass(frozen=True)
+class LabelPrototypes:
+    """One vector per label (the mean of its prompts' unit vectors) and the prompt templates behind them."""
+
+    vectors: np.ndarray
+    prompts: tuple[str, ...]
+
+
+def label_prototypes(embed: Callable[[list[str]], np.ndarray], target: str | LabelSet,
+                     prompts: Sequence[str] = PROMPTS) -> LabelPrototypes:
+    """The ``prototypes`` of :func:`fit_transfer_head`: for each label, the mean of the encoder's unit vectors of
+    its :func:`label_prompts` over the templates ``prompts`` (prompt ensembling, Radford et al. 2021)."""
+    labelset = get_labelset(target)
+    x = embed([p for t in prompts for p in label_prompts(labelset, t)]).astype(np.float64)
+    x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return LabelPrototypes(x.reshape(len(prompts), len(labelset), -1).mean(axis=0), tuple(prompts))
 
 
 def fold_prototypes(dist: LinearFit, prototypes: np.ndarray, scale: float, mean: np.ndarray, sd: np.ndarray,
@@ -257,10 +270,10 @@ def none_shift(logits: np.ndarray, temperature: float, target: float, weights: n
 def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: float = 0.1,
                       balance: float = 1.0, max_iter: int = 100,
                       progress: Callable[[str], None] | None = None, mask_unreached: bool = True,
-                      prior_power: float = 0.0, prototypes: np.ndarray | None = None,
+                      prior_power: float = 0.0, prototypes: LabelPrototypes | None = None,
                       prototype_scale: float = 0.0) -> TransferHead:
-    """Fit a head over ``target`` on every dataset in ``data`` (see the module docstring). ``prototypes``: the
-    encoder's vectors of :func:`label_prompts`, used when ``prototype_scale`` is above 0."""
+    """Fit a head over ``target`` on every dataset in ``data`` (see the module docstring). ``prototypes``
+    (:func:`label_prototypes`) are used when ``prototype_scale`` is above 0."""
     target = get_labelset(target)
     xs, dists, multis, ws, masks = [], [], [], [], []
     dxs, ddists, dmultis, dws = [], [], [], []
@@ -293,7 +306,7 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
     dist = fit_linear(x, y_dist, weights, l2, "softmax", max_iter, dist_mask)
     multi = fit_linear(x, y_multi, weights, l2, "sigmoid", max_iter, mask)
     if prototype_scale and prototypes is None:
-        raise ValueError("prototype_scale needs the label prototypes (the encoder's vectors of label_prompts)")
+        raise ValueError("prototype_scale needs the label prototypes (label_prototypes)")
     head = TransferHead(target, dist, multi, 1.0, np.full(len(target), 0.5), mean, sd)
     if dxs:
         xd = (np.concatenate(dxs) - mean) / sd
@@ -306,17 +319,18 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
         gold = np.concatenate(dmultis) >= 0.5
         head.thresholds = calibrate_thresholds(sigmoid(xd @ multi.w.T + multi.b), gold, weights=wd)
         head.fallback_below = calibrate_fallback(head, np.concatenate(dxs), gold, wd)
-        if prototype_scale:  # added to the calibrated, adjusted log-probabilities: scale is in their units
+        if prototype_scale and prototypes is not None:  # added to the calibrated, adjusted log-probabilities
             before = softmax((xd @ dist.w.T + dist.b) / head.temperature)
-            fold_prototypes(dist, np.asarray(prototypes), prototype_scale * head.temperature, mean, sd, norm)
+            fold_prototypes(dist, prototypes.vectors, prototype_scale * head.temperature, mean, sd, norm)
             if len(dist.b) > len(target):  # the none output keeps its mean mass on the dev rows
                 dist.b[-1] += head.temperature * none_shift(xd @ dist.w.T + dist.b, head.temperature,
                                                             float(np.average(before[:, -1], weights=wd)), wd)
-    elif prototype_scale:
-        fold_prototypes(dist, np.asarray(prototypes), prototype_scale, mean, sd, norm)
+    elif prototype_scale and prototypes is not None:
+        fold_prototypes(dist, prototypes.vectors, prototype_scale, mean, sd, norm)
     record = {"labelset": target.name, "l2": l2, "balance": balance, "mask_unreached": mask_unreached,
               "prior_power": prior_power,
-              **({"prototype_scale": prototype_scale, "prototype_prompt": PROMPT} if prototype_scale else {}),
+              **({"prototype_scale": prototype_scale, "prototype_prompts": list(prototypes.prompts)}
+                 if prototype_scale and prototypes is not None else {}),
               "datasets": {d.name: {"train": len(d.train), "dev": len(d.dev) if d.dev is not None else 0,
                                     "row_weight": round(w, 6)} for d, w in zip(data, per_row)}}
     head.record = record
@@ -364,6 +378,6 @@ def predict_transfer(head: TransferHead, x: np.ndarray) -> tuple[np.ndarray, np.
     return p[:, :k], sigmoid(xs @ head.multi.w.T + head.multi.b), none
 
 
-__all__ = ["PROMPT", "TransferData", "TransferHead", "TransferTargets", "calibrate_fallback", "dataset_weights",
-           "decide", "fold_prototypes", "label_prompts", "label_prototypes", "none_shift",
+__all__ = ["PROMPTS", "LabelPrototypes", "TransferData", "TransferHead", "TransferTargets", "calibrate_fallback",
+           "dataset_weights", "decide", "fold_prototypes", "label_prompts", "label_prototypes", "none_shift",
            "fit_transfer_head", "predict_transfer", "source_distribution", "transfer_targets"]
