@@ -293,6 +293,12 @@ def test_adapt_cli_writes_a_native_head(tmp_path, base_model):
     # and its label prototypes' scale (default reads its label names, fast does not)
     assert record.get("prototype_scale", 0.0) == next(iter(base.values())).get("prototype_scale", 0.0)
     assert (record.get("prototype_scale", 0.0) > 0) == (base_model == "default")
+    if base_model == "default":  # labels that are codes: the names can be left unread
+        r = run_cli("adapt", str(path), "-o", str(tmp_path / "codes"), "--model", "default", "--no-prior",
+                    "--no-label-names", "-q")
+        assert r.returncode == 0, r.stderr.decode()
+        codes = json.loads((tmp_path / "codes" / "training.json").read_text())["adapted_heads"]["mine"]
+        assert "prototype_scale" not in codes and "--no-label-names" in codes["command"]
     import affectkit
 
     model = affectkit.load(str(out))

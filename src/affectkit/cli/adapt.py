@@ -23,6 +23,8 @@ def adapt(
                                        help="Share of the rows held out to calibrate temperature and thresholds."),
     no_prior: bool = typer.Option(False, "--no-prior", help="Train on your rows only, without the shipped "
                                   "datasets mapped onto your labels."),
+    no_label_names: bool = typer.Option(False, "--no-label-names", help="Do not read your labels' names (the "
+                                        "model's label prototypes): for labels that are codes, not words."),
     seed: int = typer.Option(13, "--seed"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
@@ -44,7 +46,9 @@ def adapt(
     assert ds is not None
     if len(ds) < 10:
         raise InputError(f"{data}: {len(ds)} labelled rows; adapt needs at least 10")
-    command = shlex.join(["affectkit", "adapt", str(data), "-o", str(output), "--model", model])
+    command = shlex.join(["affectkit", "adapt", str(data), "-o", str(output), "--model", model]
+                         + (["--no-label-names"] if no_label_names else []))
     path = run_adapt(model if not Path(model).is_dir() else Path(model), ds, output, labelset,
-                     with_shipped=not no_prior, dev_fraction=dev_fraction, seed=seed, command=command)
+                     with_shipped=not no_prior, dev_fraction=dev_fraction, seed=seed, command=command,
+                     label_names=not no_label_names)
     typer.echo(f"wrote {path}")

@@ -266,10 +266,11 @@ def fit_adapted_head(embed: Callable[[list[str]], np.ndarray], ds: EmotionDatase
 
 def adapt(model: str | Path, ds: EmotionDataset, output: str | Path, labelset_name: str | None = None,
           with_shipped: bool = True, dev_fraction: float = 0.2, l2: float | None = None, seed: int = 13,
-          command: str | None = None) -> Path:
+          command: str | None = None, label_names: bool = True) -> Path:
     """Copy ``model`` to ``output`` with a head for the user's label set, made the model's primary label set.
     ``l2``: by default the penalty of the model's transfer heads; their label prototypes too
-    (:func:`transfer_settings`, :func:`transfer_prompts`)."""
+    (:func:`transfer_settings`, :func:`transfer_prompts`) unless ``label_names`` is false (labels that are codes,
+    not words)."""
     import affectkit
     from affectkit.model import AffectModel
 
@@ -282,7 +283,8 @@ def adapt(model: str | Path, ds: EmotionDataset, output: str | Path, labelset_na
     settings = transfer_settings(loaded.path)
     head = fit_adapted_head(model_embedder(loaded, cache_root=None), ds, ds.labelset, with_shipped, None,
                             dev_fraction, settings["l2"] if l2 is None else l2, seed,
-                            prototype_scale=settings["prototype_scale"], prompts=transfer_prompts(loaded.path))
+                            prototype_scale=settings["prototype_scale"] if label_names else 0.0,
+                            prompts=transfer_prompts(loaded.path))
     out = Path(output)
     if out.exists():
         shutil.rmtree(out)
